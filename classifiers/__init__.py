@@ -1,0 +1,1 @@
+"""Classifiers: turn each scrubbed post into what analysts filter and count by (`ml.*`)."""

@@ -1,0 +1,6 @@
+select
+    area_id,
+    dimension,
+    label,
+    description
+from {{ ref('integration_areas') }}

@@ -1,0 +1,161 @@
+"""The quality gate of write-audit-publish: run every suite on the freshly built `marts` and
+record each check in `quality.check_results`.
+
+Suites are data (`expectations/suites/<table>.json`): a table, and expectations with GX's type
+and kwargs plus a severity — `critical` checks block publishing, `warning` checks are recorded
+only. `"${name}"` values are filled from the warehouse at run time (the taxonomy's area ids), so
+an analyst who adds an area does not have to edit a suite.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from monitor.settings import LANGUAGES
+from monitor.warehouse import PgParams, connection
+
+log = logging.getLogger(__name__)
+
+SUITES_DIR = Path(__file__).with_name("suites")
+TRANSFORMER_ROLE = "monitor_transformer"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    suite: str
+    check_name: str
+    target: str
+    severity: str  # 'blocking' | 'warning'
+    success: bool
+    observed: str
+
+
+@dataclass
+class GateResult:
+    gate_run_id: str
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.success for c in self.checks if c.severity == "blocking")
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.success and c.severity == "blocking"]
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.success and c.severity == "warning"]
+
+    def summary(self) -> str:
+        blocking = sum(c.severity == "blocking" for c in self.checks)
+        text = (
+            f"{'PASSED' if self.passed else 'FAILED'}: {blocking - len(self.failures)}/{blocking} "
+            f"blocking checks passed, {len(self.warnings)} warnings"
+        )
+        if self.failures:
+            text += "; failed: " + ", ".join(f"{c.target} {c.check_name}" for c in self.failures)
+        return text
+
+
+def load_suites(suites_dir: Path = SUITES_DIR) -> list[dict[str, Any]]:
+    suites = [json.loads(p.read_text()) for p in sorted(suites_dir.glob("*.json"))]
+    if not suites:
+        raise FileNotFoundError(f"no expectation suites in {suites_dir}")
+    return suites
+
+
+def _parameters(url: str, schema: str) -> dict[str, list[str]]:
+    with connection(url) as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT area_id FROM {schema}.dim_integration_areas ORDER BY 1")
+        area_ids = [r[0] for r in cur.fetchall()]
+    return {"area_ids": area_ids, "languages": [*LANGUAGES, "und"]}
+
+
+def _resolve(kwargs: dict[str, Any], params: dict[str, list[str]]) -> dict[str, Any]:
+    resolved = {}
+    for key, value in kwargs.items():
+        if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
+            resolved[key] = params[value[2:-1]]
+        else:
+            resolved[key] = value
+    return resolved
+
+
+def _observed(result: dict[str, Any]) -> str:
+    keys = ("observed_value", "unexpected_count", "unexpected_percent", "partial_unexpected_list")
+    return json.dumps({k: result[k] for k in keys if k in result}, default=str)[:2000]
+
+
+def validate(url: str, *, schema: str = "marts", suites_dir: Path = SUITES_DIR) -> GateResult:
+    """Run every suite against `schema`; record and return the results (does not publish)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    gate = GateResult(gate_run_id=f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}")
+    params = _parameters(url, schema)
+    context = gx.get_context(mode="ephemeral")
+    # add_sql, not add_postgres: the latter rejects Unix-socket URLs (no host in the netloc).
+    datasource = context.data_sources.add_sql(
+        "warehouse", connection_string=PgParams.from_url(url).url(driver="psycopg2")
+    )
+    for spec in load_suites(suites_dir):
+        asset = datasource.add_table_asset(
+            name=spec["name"], table_name=spec["table"], schema_name=schema
+        )
+        batch = asset.add_batch_definition_whole_table("whole_table")
+        severities = []
+        expectations = []
+        for e in spec["expectations"]:
+            config = ExpectationConfiguration(type=e["type"], kwargs=_resolve(e["kwargs"], params))
+            expectations.append(config.to_domain_obj())
+            severities.append("blocking" if e.get("severity", "critical") == "critical" else "warning")
+        suite = context.suites.add(gx.ExpectationSuite(name=spec["name"], expectations=expectations))
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=spec["name"], data=batch, suite=suite)
+        )
+        outcome = definition.run()
+        for severity, result in zip(severities, outcome.results, strict=True):
+            config = result.expectation_config
+            column = config.kwargs.get("column") or config.kwargs.get("column_list") or ""
+            gate.checks.append(
+                CheckResult(
+                    suite=spec["name"],
+                    check_name=config.type,
+                    target=f"{schema}.{spec['table']}" + (f".{column}" if column else ""),
+                    severity=severity,
+                    success=bool(result.success),
+                    observed=_observed(result.result or {}),
+                )
+            )
+    _record(url, gate)
+    log.info("quality gate %s %s", gate.gate_run_id, gate.summary())
+    return gate
+
+
+def _record(url: str, gate: GateResult) -> None:
+    with connection(url, role=TRANSFORMER_ROLE) as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO quality.gate_runs (gate_run_id, finished_at, passed, summary) "
+            "VALUES (%s, now(), %s, %s)",
+            (gate.gate_run_id, gate.passed, gate.summary()),
+        )
+        cur.executemany(
+            "INSERT INTO quality.check_results (gate_run_id, suite, check_name, target, severity, "
+            "success, observed) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [
+                (gate.gate_run_id, c.suite, c.check_name, c.target, c.severity, c.success,
+                 c.observed)
+                for c in gate.checks
+            ],
+        )  # fmt: skip

@@ -1,0 +1,1 @@
+"""Core package of the European Monitor on Urban Integration."""

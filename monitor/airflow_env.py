@@ -1,0 +1,55 @@
+"""The environment Airflow runs in for the embedded deployment (`monitor run`, tests).
+
+Airflow reads its configuration from `AIRFLOW__SECTION__KEY` variables; keeping them here (not in
+an airflow.cfg) means every Airflow process we start - `dags test`, the API server, the scheduler -
+sees the same settings. Its metadata lives in its own database on the same PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from monitor.settings import REPO_ROOT
+
+API_PORT = 8080
+
+
+def airflow_env(
+    *, home: Path, metadata_url: str, warehouse_url: str, admin_password: str,
+    jwt_secret: str, api_port: int = API_PORT, extra: dict[str, str] | None = None,
+) -> dict[str, str]:  # fmt: skip
+    airflow_home = home / "airflow"
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    passwords = airflow_home / "simple_auth_manager_passwords.json"
+    passwords.write_text(json.dumps({"admin": admin_password}))
+    passwords.chmod(0o600)
+    env = {
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # 2 cores: a handful of tasks at once is all this machine can take.
+        "AIRFLOW__CORE__PARALLELISM": "2",
+        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "2",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(api_port),
+        # Without this, tasks look for the execution API on the default port and all fail.
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+        "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
+        "AIRFLOW__COSMOS__CACHE_DIR": str(airflow_home / "cosmos_cache"),
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "DO_NOT_TRACK": "1",
+        "SCARF_ANALYTICS": "false",
+        "GX_ANALYTICS_ENABLED": "False",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "MONITOR_WAREHOUSE_URL": warehouse_url,
+        "MONITOR_HOME": str(home),
+    }
+    env.update(extra or {})
+    return env

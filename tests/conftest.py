@@ -1,0 +1,54 @@
+"""Shared fixtures: a real PostgreSQL for every test that needs one.
+
+`MONITOR_TEST_PG_URL` (an admin URL, e.g. postgresql://postgres@127.0.0.1:5432/postgres) selects
+an existing server; without it the tests start the embedded server (pgserver) under
+`.local/test-pg`, as a user's fresh machine would. Each test gets its own database, migrated,
+and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.migrate import migrate
+from monitor.settings import REPO_ROOT
+from monitor.warehouse import drop_database, ensure_database, start_embedded
+
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+TEST_PEPPER = "test-pepper-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    url = os.environ.get("MONITOR_TEST_PG_URL")
+    if url:
+        return url
+    return start_embedded(REPO_ROOT / ".local" / "test-pg")
+
+
+@pytest.fixture
+def fresh_database(pg_admin_url: str) -> Iterator[str]:
+    name = f"monitor_test_{uuid.uuid4().hex[:10]}"
+    url = ensure_database(pg_admin_url, name)
+    try:
+        yield url
+    finally:
+        drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def warehouse_url(fresh_database: str) -> str:
+    migrate(fresh_database)
+    return fresh_database
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"third-party test data not present at {SHARED_DATA} (see DESIGN.md §8)")
+    return SHARED_DATA
