@@ -14,7 +14,11 @@ from airflow.sdk import Asset, dag, task
 from monitor import pipeline
 from monitor.settings import load_settings, require_pepper, require_warehouse_url
 
-PUBLISHED_MARTS = Asset("postgres://warehouse/published/mart_city_area_daily")
+# postgres://<host>/<database>/<schema>/<table>: the provider validates this shape.
+PUBLISHED_MARTS = Asset(
+    name="published_mart_city_area_daily",
+    uri="postgres://warehouse/monitor/published/mart_city_area_daily",
+)
 
 IO_RETRIES = {
     "retries": 3,

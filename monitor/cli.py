@@ -1,0 +1,281 @@
+"""`monitor` command line: the one entry point users and the README commands call.
+
+    monitor run          the whole pipeline through Airflow on the embedded default, then keep
+                         Airflow's and Superset's web UIs up until Ctrl-C
+    monitor demo-data    write the synthetic demo files into <home>/imports
+    monitor pipeline     the same stages without Airflow (debugging)
+    monitor db start|stop|url|migrate
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from monitor import airflow_env as airflow_env_mod
+from monitor.secrets import ensure_local_secrets
+from monitor.settings import REPO_ROOT, Settings, load_settings
+from monitor.warehouse import PgParams, ensure_database, redact, start_embedded, stop_embedded
+
+log = logging.getLogger("monitor")
+
+DAG_ID = "urban_monitor_pipeline"
+DEFAULT_DEMO_POSTS = 20_000
+VENV_BIN = Path(sys.executable).parent
+# `airflow dags test` logs "[DAG TEST] starting task_id=x" and "[DAG TEST] end task task_id=x".
+_DAG_TEST_PROGRESS = re.compile(r"\[DAG TEST\] (starting|end task) task_id=(\w+)")
+
+
+def step(n: int, total: int, text: str) -> None:
+    print(f"\033[1m[{n}/{total}]\033[0m {text}", flush=True)
+
+
+def resolve_warehouse(settings: Settings) -> tuple[str, str]:
+    """(warehouse URL, admin URL of its server): the configured one, or the embedded server."""
+    if settings.warehouse_url:
+        return settings.warehouse_url, settings.warehouse_url
+    admin = start_embedded(settings.embedded_pgdata)
+    return ensure_database(admin, "monitor"), admin
+
+
+def demo_files(settings: Settings, n_posts: int, seed: int, force: bool = False) -> Path:
+    from monitor.demo.generate import write_official_statistics, write_posts
+
+    imports = settings.home / "imports"
+    posts = imports / "posts" / "demo_posts.ndjson.gz"
+    stats = imports / "statistics" / "demo_official_statistics.csv"
+    marker = imports / ".demo-params"
+    params = f"posts={n_posts} seed={seed}"
+    if force or not posts.exists() or not marker.exists() or marker.read_text() != params:
+        posts.parent.mkdir(parents=True, exist_ok=True)
+        stats.parent.mkdir(parents=True, exist_ok=True)
+        write_posts(posts, n_posts, seed=seed)
+        write_official_statistics(stats, seed=seed)
+        marker.write_text(params)
+    return imports
+
+
+def _run_logged(cmd: list[str], env: dict[str, str], logfile: Path, what: str) -> None:
+    """Run a command with its output in `logfile`; show our task progress lines on the way."""
+    logfile.parent.mkdir(parents=True, exist_ok=True)
+    with logfile.open("w") as out:
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out.write(line)
+            progress = _DAG_TEST_PROGRESS.search(line)
+            if progress:
+                verb = "running" if progress.group(1) == "starting" else "finished"
+                print(f"      {verb} {progress.group(2)}", flush=True)
+            elif "Task failed" in line or "ERROR" in line:
+                print("      " + line.strip()[:200], flush=True)
+        code = proc.wait()
+    if code != 0:
+        tail = "".join(logfile.read_text().splitlines(keepends=True)[-40:])
+        raise SystemExit(f"{what} failed (exit {code}). Last lines of {logfile}:\n{tail}")
+
+
+def _airflow(args: list[str], env: dict[str, str], logfile: Path, what: str) -> None:
+    _run_logged([str(VENV_BIN / "airflow"), *args], env, logfile, what)
+
+
+def _wait_http(url: str, timeout: float, proc: subprocess.Popen) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{url} did not come up: its process exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=3):  # noqa: S310 - our own local URL
+                return
+        except OSError:
+            time.sleep(1)
+    raise SystemExit(f"{url} did not answer within {timeout:.0f} s")
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        # SIGINT first: Airflow's processes only shut down cleanly on it.
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=20)
+    except (subprocess.TimeoutExpired, ProcessLookupError):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from monitor import superset_service
+    from monitor.migrate import migrate
+
+    settings = load_settings()
+    total = 7
+    secrets = ensure_local_secrets(settings.home)
+    os.environ.setdefault("MONITOR_PEPPER", secrets["MONITOR_PEPPER"])
+    settings = load_settings()
+    logs = settings.home / "logs"
+
+    step(1, total, "warehouse")
+    url, admin_url = resolve_warehouse(settings)
+    embedded = not settings.warehouse_url
+    applied = migrate(url)
+    print(f"      {'embedded PostgreSQL' if embedded else 'configured PostgreSQL'}: {redact(url)}"
+          f"{'; migrations applied: ' + ', '.join(applied) if applied else ''}")  # fmt: skip
+
+    step(2, total, f"demo data ({args.posts} synthetic posts, seed {args.seed})")
+    demo_files(settings, args.posts, args.seed)
+
+    step(3, total, "Airflow metadata database")
+    metadata_url = PgParams.from_url(ensure_database(admin_url, "airflow")).url(driver="psycopg2")
+    env = {
+        **os.environ,
+        **airflow_env_mod.airflow_env(
+            home=settings.home,
+            metadata_url=metadata_url,
+            warehouse_url=url,
+            admin_password=secrets["AIRFLOW_ADMIN_PASSWORD"],
+            jwt_secret=secrets["AIRFLOW__API_AUTH__JWT_SECRET"],
+            api_port=args.airflow_port,
+        ),
+    }
+    _airflow(["db", "migrate"], env, logs / "airflow-db-migrate.log", "airflow db migrate")
+
+    step(4, total, f"pipeline through Airflow: airflow dags test {DAG_ID}")
+    started = time.monotonic()
+    _airflow(["dags", "test", DAG_ID], env, logs / "pipeline.log", f"DAG {DAG_ID}")
+    print(f"      done in {time.monotonic() - started:.0f} s (log: {logs / 'pipeline.log'})")
+
+    step(5, total, "Superset: bootstrap from superset/assets")
+    superset_home = settings.home / "superset"
+    bi_url = PgParams.from_url(url).url(user="monitor_bi", driver="psycopg2")
+    superset_service.bootstrap(
+        superset_home, bi_url, secrets["SUPERSET_ADMIN_PASSWORD"],
+        secret_key=secrets["SUPERSET_SECRET_KEY"],
+    )  # fmt: skip
+    if args.no_serve:
+        print("      --no-serve: not starting the web UIs")
+        return 0
+
+    step(6, total, "starting the web UIs")
+    airflow_proc = superset_proc = None
+    try:
+        airflow_proc = subprocess.Popen(
+            [str(VENV_BIN / "airflow"), "api-server", "--port", str(args.airflow_port)],
+            env=env, stdout=(logs / "airflow-api-server.log").open("w"),
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        superset_proc = superset_service.start(
+            superset_home, port=args.superset_port, secret_key=secrets["SUPERSET_SECRET_KEY"]
+        )
+        airflow_url = f"http://127.0.0.1:{args.airflow_port}"
+        superset_url = f"http://127.0.0.1:{args.superset_port}"
+        _wait_http(f"{airflow_url}/api/v2/monitor/health", 180, airflow_proc)
+        superset_service.wait_until_healthy(superset_url, timeout=180)
+
+        step(7, total, "ready")
+        print(
+            f"\n  Airflow   {airflow_url}   user admin / {secrets['AIRFLOW_ADMIN_PASSWORD']}\n"
+            f"  Superset  {superset_url}   user admin / {secrets['SUPERSET_ADMIN_PASSWORD']}\n"
+            f"            dashboard: {superset_url}/superset/dashboard/urban-integration-discourse/\n"
+            f"  Warehouse {redact(url)}\n"
+            f"  Secrets   {settings.home / 'secrets.env'} (generated here, never committed)\n"
+            f"  Logs      {logs}\n\n  Press Ctrl-C to stop everything this command started.",
+            flush=True,
+        )
+        while airflow_proc.poll() is None and superset_proc.poll() is None:
+            time.sleep(1)
+        print("a web UI exited unexpectedly; see the logs above", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping ...", flush=True)
+        return 0
+    finally:
+        _stop(airflow_proc)
+        superset_service.stop(superset_proc)
+        if embedded and stop_embedded(settings.embedded_pgdata):
+            print("stopped the embedded PostgreSQL", flush=True)
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    imports = demo_files(load_settings(), args.posts, args.seed, force=args.force)
+    print(imports)
+    return 0
+
+
+def cmd_pipeline(args: argparse.Namespace) -> int:
+    from monitor.pipeline import run_all
+
+    settings = load_settings()
+    secrets = ensure_local_secrets(settings.home)
+    url, _ = resolve_warehouse(settings)
+    imports = demo_files(settings, args.posts, args.seed)
+    gate = run_all(url, imports, pepper=settings.pepper or secrets["MONITOR_PEPPER"])
+    print(f"published (quality gate run {gate})")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from monitor.migrate import migrate
+
+    settings = load_settings()
+    if args.action == "stop":
+        print("stopped" if stop_embedded(settings.embedded_pgdata) else "not running")
+        return 0
+    url, _ = resolve_warehouse(settings)
+    if args.action == "migrate":
+        print(", ".join(migrate(url)) or "up to date")
+    else:
+        print(url)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="monitor", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def demo_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--posts", type=int, default=DEFAULT_DEMO_POSTS, help="demo posts to generate")
+        p.add_argument("--seed", type=int, default=42, help="seed of the demo generator")
+
+    run = sub.add_parser("run", help="run the pipeline through Airflow and serve the web UIs")
+    demo_options(run)
+    run.add_argument("--airflow-port", type=int, default=airflow_env_mod.API_PORT)
+    run.add_argument("--superset-port", type=int, default=8088)
+    run.add_argument("--no-serve", action="store_true", help="stop after the pipeline and bootstrap")
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo-data", help="write the synthetic demo files")
+    demo_options(demo)
+    demo.add_argument("--force", action="store_true", help="regenerate even if present")
+    demo.set_defaults(func=cmd_demo_data)
+
+    pipe = sub.add_parser("pipeline", help="run every stage in-process, without Airflow")
+    demo_options(pipe)
+    pipe.set_defaults(func=cmd_pipeline)
+
+    db = sub.add_parser("db", help="the warehouse database")
+    db.add_argument("action", choices=["start", "stop", "url", "migrate"])
+    db.set_defaults(func=cmd_db)
+
+    args = parser.parse_args(argv)
+    os.chdir(REPO_ROOT)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
