@@ -23,9 +23,11 @@ _PROFILE_URL = re.compile(
     r")[^\s]*",
     re.IGNORECASE,
 )
+# Fediverse handles (@name@instance.tld) look like e-mails; they are mentions and go first.
+_FEDI_MENTION = re.compile(r"(?<![\w@/])@[A-Za-z0-9_][\w.-]*@[\w-]+(?:\.[\w-]+)+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECASE)
-# @name, and fediverse @name@instance.tld; not the middle of a word or an e-mail (handled first).
-_MENTION = re.compile(r"(?<![\w@/])@[A-Za-z0-9_](?:[\w.-]*\w)?(?:@[\w-]+(?:\.[\w-]+)+)?")
+# @name; not the middle of a word or an e-mail (handled before).
+_MENTION = re.compile(r"(?<![\w@/])@[A-Za-z0-9_](?:[\w.-]*\w)?")
 _REDDIT_USER = re.compile(r"(?<![\w/])/?u/[A-Za-z0-9_-]{3,}")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
 # Candidates start like a phone number (+, 00, 0, or "(0") and are confirmed by their digit count,
@@ -42,6 +44,7 @@ def _phone(match: re.Match[str]) -> str:
 def scrub_text(text: str) -> str:
     """Remove what identifies people in a post's text; keep what it says."""
     text = _PROFILE_URL.sub("[profile]", text)
+    text = _FEDI_MENTION.sub(MENTION, text)
     text = _EMAIL.sub("[email]", text)
     text = _MENTION.sub(MENTION, text)
     text = _REDDIT_USER.sub(MENTION, text)

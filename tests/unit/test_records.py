@@ -1,0 +1,59 @@
+"""Validation of import records: every bad record gets a reason, good ones come out private."""
+
+import pytest
+
+from extractors.records import InvalidRecord, normalise
+
+PEPPER = "unit-test-pepper-0123456789"
+GOOD = {
+    "source": "demo_reddit_rotterdam",
+    "platform": "Reddit",
+    "external_id": 12345,
+    "created_at": "2026-08-01T12:34:56+02:00",
+    "author_handle": "u/jan_rdam",
+    "author_name": "Jan de Vries",
+    "text": "Nieuwe taalcursus\x00 in Rotterdam, mail info@voorbeeld.nl",
+    "lang": "NL",
+    "city_code": "NL005C",
+    "country_code": "NL",
+    "like_count": 3,
+    "labels": {"areas": ["language"]},
+}
+
+
+def test_good_record_is_normalised_and_private() -> None:
+    post = normalise(GOOD, pepper=PEPPER)
+    assert post.external_id == "12345"
+    assert post.platform == "reddit"
+    assert post.created_at.isoformat() == "2026-08-01T10:34:56+00:00"
+    assert post.text == "Nieuwe taalcursus in Rotterdam, mail [email]"
+    assert post.lang_hint == "nl" and post.city_hint == "NL005C"
+    assert post.payload == {"like_count": 3}  # allow-list: labels and names are dropped
+    assert post.author_pseudonym and "jan" not in post.author_pseudonym
+    assert "Jan de Vries" not in repr(post)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"text": ""}, "missing field 'text'"),
+        ({"text": None}, "missing field 'text'"),
+        ({"external_id": None}, "missing field 'external_id'"),
+        ({"created_at": "yesterday"}, "not an ISO 8601"),
+        ({"created_at": "2026-08-01T12:00:00"}, "no time zone"),
+        ({"created_at": 1754000000}, "non-string field 'created_at'"),
+        ({"city_code": "Rotterdam"}, "invalid code"),
+        ({"text": ["a", "list"]}, "must be a string"),
+        ({"text": "x" * 1_000_001}, "longer than"),
+        ({"source": None}, "missing field 'source'"),
+    ],
+)
+def test_bad_records_say_why(change: dict, reason: str) -> None:
+    with pytest.raises(InvalidRecord, match=reason):
+        normalise({**GOOD, **change}, pepper=PEPPER)
+
+
+def test_a_1mb_post_with_emoji_and_rtl_is_kept() -> None:
+    text = ("مرحبا بكم في مالمو 🙂 שלום " * 40_000)[:999_000]
+    post = normalise({**GOOD, "text": text}, pepper=PEPPER)
+    assert post.text == text.strip()
