@@ -97,6 +97,9 @@ def classify_pending(
         done += len(batch)
         log.info(
             "%s %s: %d posts classified (%.0f posts/s)",
-            task.task, task.model_version, done, done / max(time.monotonic() - started, 1e-9),
-        )  # fmt: skip
+            task.task,
+            task.model_version,
+            done,
+            done / max(time.monotonic() - started, 1e-9),
+        )
     return done

@@ -119,8 +119,12 @@ def validate(url: str, *, schema: str = "marts", suites_dir: Path = SUITES_DIR) 
         for e in spec["expectations"]:
             config = ExpectationConfiguration(type=e["type"], kwargs=_resolve(e["kwargs"], params))
             expectations.append(config.to_domain_obj())
-            severities.append("blocking" if e.get("severity", "critical") == "critical" else "warning")
-        suite = context.suites.add(gx.ExpectationSuite(name=spec["name"], expectations=expectations))
+            severities.append(
+                "blocking" if e.get("severity", "critical") == "critical" else "warning"
+            )
+        suite = context.suites.add(
+            gx.ExpectationSuite(name=spec["name"], expectations=expectations)
+        )
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=spec["name"], data=batch, suite=suite)
         )

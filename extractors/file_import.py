@@ -37,9 +37,18 @@ log = logging.getLogger(__name__)
 LOADER_ROLE = "monitor_loader"
 BATCH_SIZE = 20_000
 _POST_COLUMNS = (
-    "source", "external_id", "platform", "created_at", "author_pseudonym", "text",
-    "lang_hint", "city_hint", "country_hint", "payload", "content_hash",
-)  # fmt: skip
+    "source",
+    "external_id",
+    "platform",
+    "created_at",
+    "author_pseudonym",
+    "text",
+    "lang_hint",
+    "city_hint",
+    "country_hint",
+    "payload",
+    "content_hash",
+)
 
 
 @dataclass
@@ -91,9 +100,7 @@ def _copy_text(value: Any) -> str:
     if value is None:
         return r"\N"
     text = value if isinstance(value, str) else str(value)
-    return (
-        text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    )
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def _copy_buffer(rows: Iterable[tuple[Any, ...]]) -> io.StringIO:
@@ -109,10 +116,21 @@ def _load_posts(conn: Connection, run_id: str, posts: list[Post], stats: ImportS
     # The last version of a post in a batch wins, as it would across batches.
     unique = {(p.source, p.external_id): p for p in posts}
     rows = (
-        (p.source, p.external_id, p.platform, p.created_at.isoformat(), p.author_pseudonym,
-         p.text, p.lang_hint, p.city_hint, p.country_hint, to_json(p.payload), p.content_hash)
+        (
+            p.source,
+            p.external_id,
+            p.platform,
+            p.created_at.isoformat(),
+            p.author_pseudonym,
+            p.text,
+            p.lang_hint,
+            p.city_hint,
+            p.country_hint,
+            to_json(p.payload),
+            p.content_hash,
+        )
         for p in unique.values()
-    )  # fmt: skip
+    )
     cols = ", ".join(_POST_COLUMNS)
     with conn.cursor() as cur:
         cur.execute(
@@ -224,9 +242,14 @@ def import_file(
     _finish_run(url, stats, "succeeded")
     log.info(
         "%s: %d read, %d inserted, %d updated, %d unchanged, %d rejected in %.1f s",
-        path.name, stats.records_read, stats.inserted, stats.updated, stats.unchanged,
-        stats.rejected, time.monotonic() - started,
-    )  # fmt: skip
+        path.name,
+        stats.records_read,
+        stats.inserted,
+        stats.updated,
+        stats.unchanged,
+        stats.rejected,
+        time.monotonic() - started,
+    )
     return stats
 
 
@@ -235,6 +258,13 @@ def _finish_run(url: str, stats: ImportStats, status: str) -> None:
         cur.execute(
             "UPDATE raw.import_runs SET finished_at = now(), status = %s, records_read = %s, "
             "inserted = %s, updated = %s, unchanged = %s, rejected = %s WHERE run_id = %s",
-            (status, stats.records_read, stats.inserted, stats.updated, stats.unchanged,
-             stats.rejected, stats.run_id),
-        )  # fmt: skip
+            (
+                status,
+                stats.records_read,
+                stats.inserted,
+                stats.updated,
+                stats.unchanged,
+                stats.rejected,
+                stats.run_id,
+            ),
+        )

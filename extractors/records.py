@@ -96,7 +96,9 @@ def normalise(record: Any, *, pepper: str, default_source: str | None = None) ->
         author_pseudonym=pseudonymise(platform, author, pepper) if author else None,
         text=text,
         lang_hint=_matching(lang.lower() if lang else None, LANG_CODE, "lang"),
-        city_hint=_matching(_clean_str(record.get("city_code"), "city_code"), CITY_CODE, "city_code"),
+        city_hint=_matching(
+            _clean_str(record.get("city_code"), "city_code"), CITY_CODE, "city_code"
+        ),
         country_hint=_matching(
             _clean_str(record.get("country_code"), "country_code"), COUNTRY_CODE, "country_code"
         ),

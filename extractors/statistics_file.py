@@ -25,9 +25,15 @@ def import_statistics_file(url: str, path: Path, *, source: str) -> int:
             try:
                 value = float(row["value"]) if row.get("value") not in (None, "") else None
                 rows.append(
-                    (row["city_code"].strip(), str(row["year"]).strip(), row["indicator"].strip(),
-                     value, row["unit"].strip(), (row.get("flag") or None))
-                )  # fmt: skip
+                    (
+                        row["city_code"].strip(),
+                        str(row["year"]).strip(),
+                        row["indicator"].strip(),
+                        value,
+                        row["unit"].strip(),
+                        (row.get("flag") or None),
+                    )
+                )
             except (KeyError, ValueError) as exc:
                 raise ValueError(f"{path.name}:{lineno}: bad statistics row ({exc})") from exc
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"

@@ -16,9 +16,15 @@ API_PORT = 8080
 
 
 def airflow_env(
-    *, home: Path, metadata_url: str, warehouse_url: str, admin_password: str,
-    jwt_secret: str, api_port: int = API_PORT, extra: dict[str, str] | None = None,
-) -> dict[str, str]:  # fmt: skip
+    *,
+    home: Path,
+    metadata_url: str,
+    warehouse_url: str,
+    admin_password: str,
+    jwt_secret: str,
+    api_port: int = API_PORT,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
     airflow_home = home / "airflow"
     airflow_home.mkdir(parents=True, exist_ok=True)
     passwords = airflow_home / "simple_auth_manager_passwords.json"

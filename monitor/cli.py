@@ -1,15 +1,16 @@
 """`monitor` command line: the one entry point users and the README commands call.
 
-    monitor run          the whole pipeline through Airflow on the embedded default, then keep
-                         Airflow's and Superset's web UIs up until Ctrl-C
-    monitor demo-data    write the synthetic demo files into <home>/imports
-    monitor pipeline     the same stages without Airflow (debugging)
-    monitor db start|stop|url|migrate
+monitor run          the whole pipeline through Airflow on the embedded default, then keep
+                     Airflow's and Superset's web UIs up until Ctrl-C
+monitor demo-data    write the synthetic demo files into <home>/imports
+monitor pipeline     the same stages without Airflow (debugging)
+monitor db start|stop|url|migrate
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import re
@@ -111,10 +112,8 @@ def _stop(proc: subprocess.Popen | None) -> None:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=20)
     except (subprocess.TimeoutExpired, ProcessLookupError):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -132,8 +131,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     url, admin_url = resolve_warehouse(settings)
     embedded = not settings.warehouse_url
     applied = migrate(url)
-    print(f"      {'embedded PostgreSQL' if embedded else 'configured PostgreSQL'}: {redact(url)}"
-          f"{'; migrations applied: ' + ', '.join(applied) if applied else ''}")  # fmt: skip
+    print(
+        f"      {'embedded PostgreSQL' if embedded else 'configured PostgreSQL'}: {redact(url)}"
+        f"{'; migrations applied: ' + ', '.join(applied) if applied else ''}"
+    )
 
     step(2, total, f"demo data ({args.posts} synthetic posts, seed {args.seed})")
     demo_files(settings, args.posts, args.seed)
@@ -162,9 +163,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     superset_home = settings.home / "superset"
     bi_url = PgParams.from_url(url).url(user="monitor_bi", driver="psycopg2")
     superset_service.bootstrap(
-        superset_home, bi_url, secrets["SUPERSET_ADMIN_PASSWORD"],
+        superset_home,
+        bi_url,
+        secrets["SUPERSET_ADMIN_PASSWORD"],
         secret_key=secrets["SUPERSET_SECRET_KEY"],
-    )  # fmt: skip
+    )
     if args.no_serve:
         print("      --no-serve: not starting the web UIs")
         return 0
@@ -174,9 +177,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         airflow_proc = subprocess.Popen(
             [str(VENV_BIN / "airflow"), "api-server", "--port", str(args.airflow_port)],
-            env=env, stdout=(logs / "airflow-api-server.log").open("w"),
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            env=env,
+            stdout=(logs / "airflow-api-server.log").open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         superset_proc = superset_service.start(
             superset_home, port=args.superset_port, secret_key=secrets["SUPERSET_SECRET_KEY"]
         )
@@ -243,20 +248,27 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="monitor", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    parser = argparse.ArgumentParser(
+        prog="monitor", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def demo_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--posts", type=int, default=DEFAULT_DEMO_POSTS, help="demo posts to generate")
+        p.add_argument(
+            "--posts", type=int, default=DEFAULT_DEMO_POSTS, help="demo posts to generate"
+        )
         p.add_argument("--seed", type=int, default=42, help="seed of the demo generator")
 
     run = sub.add_parser("run", help="run the pipeline through Airflow and serve the web UIs")
     demo_options(run)
     run.add_argument("--airflow-port", type=int, default=airflow_env_mod.API_PORT)
     run.add_argument("--superset-port", type=int, default=8088)
-    run.add_argument("--no-serve", action="store_true", help="stop after the pipeline and bootstrap")
+    run.add_argument(
+        "--no-serve", action="store_true", help="stop after the pipeline and bootstrap"
+    )
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo-data", help="write the synthetic demo files")

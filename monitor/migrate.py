@@ -41,7 +41,9 @@ def migrate(url: str) -> list[str]:
                     continue
                 log.info("applying migration %s", version)
                 cur.execute(path.read_text())
-                cur.execute("INSERT INTO public.schema_migrations (version) VALUES (%s)", (version,))
+                cur.execute(
+                    "INSERT INTO public.schema_migrations (version) VALUES (%s)", (version,)
+                )
                 conn.commit()
                 applied_now.append(version)
             cur.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))

@@ -35,9 +35,7 @@ def publish(url: str, gate_run_id: str, *, tables: tuple[str, ...] = PUBLISHED_T
         for table in tables:
             name, nxt = sql.Identifier(table), sql.Identifier(f"{table}__next")
             cur.execute(sql.SQL("DROP TABLE IF EXISTS published.{}").format(nxt))
-            cur.execute(
-                sql.SQL("CREATE TABLE published.{} AS TABLE marts.{}").format(nxt, name)
-            )
+            cur.execute(sql.SQL("CREATE TABLE published.{} AS TABLE marts.{}").format(nxt, name))
             cur.execute(sql.SQL("DROP TABLE IF EXISTS published.{}").format(name))
             cur.execute(sql.SQL("ALTER TABLE published.{} RENAME TO {}").format(nxt, name))
             cur.execute(

@@ -30,6 +30,7 @@ Example::
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import os
 import signal
@@ -81,8 +82,9 @@ def _require_venv() -> None:
         )
 
 
-def bootstrap(home: Path, warehouse_uri: str, admin_password: str, port: int = 8088,
-              timeout: float = 900) -> None:
+def bootstrap(
+    home: Path, warehouse_uri: str, admin_password: str, port: int = 8088, timeout: float = 900
+) -> None:
     """Run ``superset/bootstrap.py`` in ``.venv-superset``; raise with the log tail on failure."""
     _require_venv()
     home = Path(home).resolve()
@@ -145,8 +147,9 @@ def bootstrap(home: Path, warehouse_uri: str, admin_password: str, port: int = 8
     log.info("superset bootstrap finished in %.1fs", time.monotonic() - started)
 
 
-def start(home: Path, port: int = 8088, host: str = "127.0.0.1",
-          threads: int = 4) -> subprocess.Popen:
+def start(
+    home: Path, port: int = 8088, host: str = "127.0.0.1", threads: int = 4
+) -> subprocess.Popen:
     """Start Superset under gunicorn (1 worker) in its own process group."""
     _require_venv()
     home = Path(home).resolve()
@@ -156,14 +159,22 @@ def start(home: Path, port: int = 8088, host: str = "127.0.0.1",
     logs.mkdir(parents=True, exist_ok=True)
     cmd = [
         str(GUNICORN),
-        "--workers", "1",
-        "--worker-class", "gthread",
-        "--threads", str(threads),
-        "--timeout", "120",
-        "--graceful-timeout", "10",
-        "--bind", f"{host}:{port}",
-        "--limit-request-line", "0",
-        "--limit-request-field_size", "0",
+        "--workers",
+        "1",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "10",
+        "--bind",
+        f"{host}:{port}",
+        "--limit-request-line",
+        "0",
+        "--limit-request-field_size",
+        "0",
         "superset.app:create_app()",
     ]
     out = open(logs / "server.log", "ab")  # noqa: SIM115 - owned by the child's lifetime
@@ -180,12 +191,19 @@ def start(home: Path, port: int = 8088, host: str = "127.0.0.1",
     finally:
         out.close()
     proc.superset_log = logs / "server.log"  # type: ignore[attr-defined]
-    log.info("superset started: pid %s on http://%s:%s (log %s)", proc.pid, host, port,
-             logs / "server.log")
+    log.info(
+        "superset started: pid %s on http://%s:%s (log %s)",
+        proc.pid,
+        host,
+        port,
+        logs / "server.log",
+    )
     return proc
 
 
-def wait_until_healthy(url: str, timeout: float = 180, proc: subprocess.Popen | None = None) -> None:
+def wait_until_healthy(
+    url: str, timeout: float = 180, proc: subprocess.Popen | None = None
+) -> None:
     """Poll ``<url>/health`` until it answers ``OK``; fail early if ``proc`` died."""
     health = url.rstrip("/") + "/health"
     deadline = time.monotonic() + timeout
@@ -214,10 +232,8 @@ def wait_until_healthy(url: str, timeout: float = 180, proc: subprocess.Popen | 
 def stop(proc: subprocess.Popen, timeout: float = 30) -> int | None:
     """Stop the server and every process of its group; return its exit code."""
     if proc.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -227,10 +243,8 @@ def stop(proc: subprocess.Popen, timeout: float = 30) -> int | None:
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:

@@ -45,11 +45,15 @@ def run_dbt(url: str, args: Sequence[str]) -> list[dict[str, str]]:
     os.environ.update(dbt_env(url))
     cli_args = [
         *args,
-        "--project-dir", str(DBT_DIR),
-        "--profiles-dir", str(DBT_DIR),
-        "--target-path", str(DBT_DIR / "target"),
-        "--log-path", str(DBT_DIR / "logs"),
-    ]  # fmt: skip
+        "--project-dir",
+        str(DBT_DIR),
+        "--profiles-dir",
+        str(DBT_DIR),
+        "--target-path",
+        str(DBT_DIR / "target"),
+        "--log-path",
+        str(DBT_DIR / "logs"),
+    ]
     log.info("dbt %s", " ".join(args))
     result = dbtRunner().invoke(cli_args)
     nodes = []

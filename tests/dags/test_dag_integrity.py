@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import pytest
@@ -39,8 +40,14 @@ def test_dags_have_owner_tags_docs_and_retries(dagbag) -> None:
 
 def test_pipeline_order(dagbag) -> None:
     dag = dagbag.dags["urban_monitor_pipeline"]
-    order = ["prepare_warehouse", "import_files", "classify_posts", "dbt_build", "quality_gate",
-             "publish"]  # fmt: skip
-    for upstream, downstream in zip(order, order[1:], strict=False):
+    order = [
+        "prepare_warehouse",
+        "import_files",
+        "classify_posts",
+        "dbt_build",
+        "quality_gate",
+        "publish",
+    ]
+    for upstream, downstream in itertools.pairwise(order):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     assert dag.get_task("publish").outlets, "publish must emit the published-marts asset"

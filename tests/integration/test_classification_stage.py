@@ -30,10 +30,18 @@ def _load(url: str, tmp_path: Path, texts: list[tuple[str, str]], start: int = 0
     path = tmp_path / f"posts_{start}.ndjson"
     path.write_text(
         "".join(
-            json.dumps({"source": "t", "platform": "news", "external_id": str(start + i),
-                        "created_at": "2026-08-01T00:00:00Z", "text": text}) + "\n"
+            json.dumps(
+                {
+                    "source": "t",
+                    "platform": "news",
+                    "external_id": str(start + i),
+                    "created_at": "2026-08-01T00:00:00Z",
+                    "text": text,
+                }
+            )
+            + "\n"
             for i, (_, text) in enumerate(texts)
-        )  # fmt: skip
+        )
     )
     import_file(url, path, pepper=TEST_PEPPER)
 
@@ -67,7 +75,8 @@ def test_switching_model_version_is_explicit(warehouse_url: str, tmp_path: Path)
     assert second.model_version != first.model_version
     assert classify_pending(warehouse_url, second) == len(TEXTS)  # every post, again
     current = _query(
-        warehouse_url, "SELECT model_version FROM ml.model_versions WHERE task='areas' AND is_current"
+        warehouse_url,
+        "SELECT model_version FROM ml.model_versions WHERE task='areas' AND is_current",
     )
     assert current == [(second.model_version,)]
     areas = _query(

@@ -108,7 +108,9 @@ def test_no_author_identity_reaches_any_table(warehouse_url: str, tmp_path: Path
     assert len(tables) >= 5
     needles = [h.lstrip("@").split("@")[0].removeprefix("u/") for h in HANDLES] + NAMES + EMAILS
     for schema, table in tables:
-        dump = "\n".join(map(str, _rows(warehouse_url, f'SELECT t::text FROM {schema}."{table}" t')))
+        dump = "\n".join(
+            map(str, _rows(warehouse_url, f'SELECT t::text FROM {schema}."{table}" t'))
+        )
         for needle in needles:
             assert needle.lower() not in dump.lower(), f"{needle!r} found in {schema}.{table}"
 
