@@ -41,5 +41,7 @@ class LanguageTask:
         lang, prob = self._identifier.classify(cleaned)
         return lang, round(float(prob), 4)
 
-    def predict(self, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
+    def predict(
+        self, texts: Sequence[str], langs: Sequence[str | None]
+    ) -> list[list[tuple[str, float]]]:
         return [[self.identify(text)] for text in texts]

@@ -29,8 +29,11 @@ class ClassifierTask(Protocol):
     output_table: str  # ml.<table>
     output_columns: tuple[str, ...]  # first column is post_id, second model_version
 
-    def predict(self, texts: Sequence[str]) -> list[list[tuple[Any, ...]]]:
-        """For each text, the output rows without post_id and model_version."""
+    def predict(
+        self, texts: Sequence[str], langs: Sequence[str | None]
+    ) -> list[list[tuple[Any, ...]]]:
+        """For each text (and its language by the current language model, if known yet), the
+        output rows without post_id and model_version."""
         ...
 
 
@@ -69,7 +72,10 @@ def classify_pending(
         with connection(url, role=LOADER_ROLE) as conn, conn.cursor() as cur:
             cur.execute(
                 """
-                SELECT p.post_id, p.text FROM raw.posts p
+                SELECT p.post_id, p.text, pl.lang FROM raw.posts p
+                LEFT JOIN ml.model_versions lv ON lv.task = 'language' AND lv.is_current
+                LEFT JOIN ml.post_languages pl
+                    ON pl.post_id = p.post_id AND pl.model_version = lv.model_version
                 WHERE NOT EXISTS (
                     SELECT 1 FROM ml.classified_posts c
                     WHERE c.task = %s AND c.model_version = %s AND c.post_id = p.post_id)
@@ -80,10 +86,10 @@ def classify_pending(
             batch = cur.fetchall()
             if not batch:
                 break
-            outputs = task.predict([text for _, text in batch])
+            outputs = task.predict([t for _, t, _ in batch], [lang for _, _, lang in batch])
             rows = [
                 (post_id, task.model_version, *out)
-                for (post_id, _), post_rows in zip(batch, outputs, strict=True)
+                for (post_id, _, _), post_rows in zip(batch, outputs, strict=True)
                 for out in post_rows
             ]
             if rows:
@@ -92,7 +98,7 @@ def classify_pending(
                 cur,
                 "ml.classified_posts",
                 ("task", "model_version", "post_id"),
-                [(task.task, task.model_version, post_id) for post_id, _ in batch],
+                [(task.task, task.model_version, post_id) for post_id, _, _ in batch],
             )
         done += len(batch)
         log.info(

@@ -162,11 +162,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     step(5, total, "Superset: bootstrap from superset/assets")
     superset_home = settings.home / "superset"
     bi_url = PgParams.from_url(url).url(user="monitor_bi", driver="psycopg2")
+    # The bootstrap and the server must sign sessions with the same key.
+    os.environ["SUPERSET_SECRET_KEY"] = secrets["SUPERSET_SECRET_KEY"]
     superset_service.bootstrap(
-        superset_home,
-        bi_url,
-        secrets["SUPERSET_ADMIN_PASSWORD"],
-        secret_key=secrets["SUPERSET_SECRET_KEY"],
+        superset_home, bi_url, secrets["SUPERSET_ADMIN_PASSWORD"], port=args.superset_port
     )
     if args.no_serve:
         print("      --no-serve: not starting the web UIs")
@@ -182,19 +181,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        superset_proc = superset_service.start(
-            superset_home, port=args.superset_port, secret_key=secrets["SUPERSET_SECRET_KEY"]
-        )
+        superset_proc = superset_service.start(superset_home, port=args.superset_port)
         airflow_url = f"http://127.0.0.1:{args.airflow_port}"
         superset_url = f"http://127.0.0.1:{args.superset_port}"
         _wait_http(f"{airflow_url}/api/v2/monitor/health", 180, airflow_proc)
-        superset_service.wait_until_healthy(superset_url, timeout=180)
+        superset_service.wait_until_healthy(superset_url, timeout=180, proc=superset_proc)
 
         step(7, total, "ready")
         print(
             f"\n  Airflow   {airflow_url}   user admin / {secrets['AIRFLOW_ADMIN_PASSWORD']}\n"
             f"  Superset  {superset_url}   user admin / {secrets['SUPERSET_ADMIN_PASSWORD']}\n"
-            f"            dashboard: {superset_url}/superset/dashboard/urban-integration-discourse/\n"
+            f"            dashboard: {superset_url}/superset/dashboard/urban-integration/\n"
             f"  Warehouse {redact(url)}\n"
             f"  Secrets   {settings.home / 'secrets.env'} (generated here, never committed)\n"
             f"  Logs      {logs}\n\n  Press Ctrl-C to stop everything this command started.",
@@ -209,7 +206,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     finally:
         _stop(airflow_proc)
-        superset_service.stop(superset_proc)
+        if superset_proc is not None:
+            superset_service.stop(superset_proc)
         if embedded and stop_embedded(settings.embedded_pgdata):
             print("stopped the embedded PostgreSQL", flush=True)
 

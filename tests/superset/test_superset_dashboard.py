@@ -1,7 +1,6 @@
 """Real end-to-end test of the Superset dashboard (assets as code).
 
-A fresh PostgreSQL database gets ``published.mart_city_area_daily`` (docs/contracts.md) with
-deterministic rows; Superset (``.venv-superset``) is bootstrapped twice into a temporary home
+A fresh warehouse gets ``published.mart_city_area_daily`` from the real pipeline; Superset (``.venv-superset``) is bootstrapped twice into a temporary home
 (the second run must change nothing), served by gunicorn on a free loopback port, and then:
 
 - every chart's data API (``GET /api/v1/chart/<id>/data/``) must return exactly the rows of
@@ -10,8 +9,9 @@ deterministic rows; Superset (``.venv-superset``) is bootstrapped twice into a t
 - the dashboard, opened by an analyst in headless Chromium after logging in through the
   form, renders every chart (canvas/table inside each container, titles, no error alert).
 
-Needs the local PostgreSQL server (``postgresql://postgres@127.0.0.1:5432/postgres``, trust
-auth). Only the browser test is skipped, and only when ``/usr/bin/chromium`` is missing.
+The mart is built by the real pipeline (generated posts -> raw -> classifiers -> dbt -> gate ->
+publish) on the test PostgreSQL (tests/conftest.py). Only the browser test is skipped, and only
+when ``/usr/bin/chromium`` is missing.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import socket
 import sqlite3
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,13 +34,16 @@ import requests
 import yaml
 
 from monitor import superset_service
+from monitor.demo.generate import write_official_statistics, write_posts
+from monitor.pipeline import run_all
+from monitor.warehouse import PgParams, drop_database, ensure_database
+from tests.conftest import TEST_PEPPER
 
 ADMIN_PASSWORD = "admin-" + secrets.token_hex(8)
 ANALYST_USER = "analyst_test"
 ANALYST_PASSWORD = "Analyst-" + secrets.token_hex(8) + "!"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SERVER_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 CHART_BAR = "Posts by integration area"
 CHART_LINE = "Posts per day by dimension"
@@ -47,82 +51,30 @@ CHART_TABLE = "Cities by posts"
 DASHBOARD_TITLE = "Urban integration discourse"
 DASHBOARD_SLUG = "urban-integration"
 
-CITIES = [
-    ("NL005C", "Rotterdam", "NL"),
-    ("DE001C", "Berlin", "DE"),
-    ("EL001C", "Athina", "EL"),
-    ("FR003C", "Lyon", "FR"),
-]
-AREAS = [
-    ("employment", "Employment", "socio_economic"),
-    ("housing", "Housing", "spatial"),
-    ("education", "Education", "socio_economic"),
-    ("language", "Language", "socio_cultural"),
-    ("citizenship", "Citizenship", "legal_political"),
-]
-DAYS = [dt.date(2026, 8, 1) + dt.timedelta(days=k) for k in range(4)]
-
-MART_DDL = """
-CREATE SCHEMA published;
-CREATE TABLE published.mart_city_area_daily (
-    city_code text NOT NULL,
-    city_name text NOT NULL,
-    country_code text NOT NULL,
-    area_id text NOT NULL,
-    area_label text NOT NULL,
-    dimension text NOT NULL,
-    day date NOT NULL,
-    posts integer NOT NULL,
-    city_posts integer NOT NULL,
-    attention_share double precision NOT NULL,
-    PRIMARY KEY (city_code, area_id, day)
-);
-"""
-
-
-def mart_rows() -> list[tuple]:
-    """About 50 deterministic rows: 4 cities x 5 areas x 4 days, a third of them absent."""
-    rows = []
-    for i, (code, name, country) in enumerate(CITIES):
-        for j, (area_id, label, dimension) in enumerate(AREAS):
-            for k, day in enumerate(DAYS):
-                if (i + j + k) % 3 == 0:
-                    continue
-                posts = 1 + (i * 7 + j * 3 + k * 5) % 9
-                city_posts = 30 + 2 * i + k
-                rows.append(
-                    (code, name, country, area_id, label, dimension, day, posts, city_posts,
-                     posts / city_posts)
-                )
-    return rows
-
-
-# --- database fixture (small on purpose: the lead may swap in a shared conftest fixture) ---
+# --- the warehouse: the real pipeline's published mart, read through the BI role ---
 
 
 @pytest.fixture(scope="module")
-def warehouse() -> Iterator[dict[str, str]]:
-    """A fresh database with the published mart; dropped afterwards."""
+def warehouse(pg_admin_url, tmp_path_factory) -> Iterator[dict[str, str]]:
+    """A fresh warehouse database filled by the real pipeline; dropped afterwards.
+
+    Superset connects as the read-only role `monitor_bi`, exactly as in `monitor run`.
+    """
     name = "monitor_sstest_" + secrets.token_hex(4)
-    admin = psycopg2.connect(SERVER_DSN)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
+    url = ensure_database(pg_admin_url, name)
     try:
-        dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
-        with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-            cur.execute(MART_DDL)
-            cur.executemany(
-                "INSERT INTO published.mart_city_area_daily VALUES "
-                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                mart_rows(),
-            )
-        conn.close()
-        yield {"dsn": dsn, "sqlalchemy_uri": f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"}
+        imports = tmp_path_factory.mktemp("imports")
+        (imports / "posts").mkdir()
+        (imports / "statistics").mkdir()
+        write_posts(imports / "posts" / "demo.ndjson", 1_200, seed=11)
+        write_official_statistics(imports / "statistics" / "stats.csv", seed=11)
+        run_all(url, imports, pepper=TEST_PEPPER)
+        yield {
+            "dsn": url,
+            "sqlalchemy_uri": PgParams.from_url(url).url(user="monitor_bi", driver="psycopg2"),
+        }
     finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        drop_database(pg_admin_url, name)
 
 
 def query(dsn: str, sql: str) -> list[tuple]:
@@ -282,8 +234,6 @@ def test_bundle_has_one_root_and_the_uri(tmp_path, uri):
     bootstrap = _load_bootstrap_module()
     bundle = bootstrap.build_bundle(uri, tmp_path / "bundle.zip")
     assert bundle.stat().st_mode & 0o077 == 0, "bundle may hold a password: owner-only"
-    import zipfile
-
     with zipfile.ZipFile(bundle) as zf:
         names = zf.namelist()
         roots = {n.split("/")[0] for n in names}
@@ -299,6 +249,7 @@ def test_bundle_has_one_root_and_the_uri(tmp_path, uri):
     assert len(uuids) == len(set(uuids)), "asset uuids must be unique"
 
 
+@pytest.mark.slow
 def test_bootstrap_is_idempotent(superset):
     first, second = superset["first"], superset["second"]
     assert len(first["databases"]) == 1
@@ -313,6 +264,7 @@ def test_bootstrap_is_idempotent(superset):
         assert second[key] == first[key], f"second bootstrap changed {key}"
 
 
+@pytest.mark.slow
 def test_dashboard_lists_the_charts(admin_api, charts):
     assert set(charts) == {CHART_BAR, CHART_LINE, CHART_TABLE}
     resp = admin_api.get(f"/api/v1/dashboard/{DASHBOARD_SLUG}")
@@ -345,6 +297,7 @@ def _epoch_ms(day: dt.date) -> int:
     return calendar.timegm(day.timetuple()) * 1000
 
 
+@pytest.mark.slow
 def test_chart_data_matches_sql(warehouse, admin_api, charts):
     dsn = warehouse["dsn"]
 
@@ -357,7 +310,7 @@ def test_chart_data_matches_sql(warehouse, admin_api, charts):
     rows = _chart_rows(admin_api, charts[CHART_BAR])
     assert {r["area_label"]: r["sum_posts"] for r in rows} == dict(expected)
     assert [r["sum_posts"] for r in rows] == sorted((r["sum_posts"] for r in rows), reverse=True)
-    assert len(expected) == len(AREAS)
+    assert len(expected) >= 10  # the demo data touches most of the 19 areas
 
     # (2) line: SUM(posts) per day and dimension
     expected = query(
@@ -378,12 +331,13 @@ def test_chart_data_matches_sql(warehouse, admin_api, charts):
         "GROUP BY city_name, country_code ORDER BY 3 DESC",
     )
     rows = _chart_rows(admin_api, charts[CHART_TABLE])
-    assert [(r["city_name"], r["country_code"], r["sum_posts"]) for r in rows] == [
-        tuple(e) for e in expected
-    ]
-    assert len(rows) == len(CITIES)
+    got = [(r["city_name"], r["country_code"], r["sum_posts"]) for r in rows]
+    assert sorted(got) == sorted(tuple(e) for e in expected)  # ties may come in any order
+    assert [total for *_, total in got] == sorted((t for *_, t in got), reverse=True)
+    assert len(rows) >= 8
 
 
+@pytest.mark.slow
 def test_analyst_reads_but_cannot_write(superset, analyst, charts):
     api = Api(superset["url"], *analyst)
     resp = api.get(f"/api/v1/dashboard/{DASHBOARD_SLUG}")
@@ -402,9 +356,11 @@ def test_analyst_reads_but_cannot_write(superset, analyst, charts):
 # --- browser ---
 
 RENDER_STATE_JS = """
-const holders = Array.from(document.querySelectorAll('[data-test="dashboard-component-chart-holder"]'));
+const holders = Array.from(
+  document.querySelectorAll('[data-test="dashboard-component-chart-holder"]'));
 return holders.map(h => {
-  const title = h.querySelector('[data-test="slice-header"] .header-title, [data-test="editable-title"]');
+  const title = h.querySelector(
+    '[data-test="slice-header"] .header-title, [data-test="editable-title"]');
   const container = h.querySelector('[data-test="chart-container"]');
   const canvases = container ? Array.from(container.querySelectorAll('canvas')) : [];
   const tableRows = container ? container.querySelectorAll('table tbody tr').length : 0;
@@ -423,8 +379,11 @@ return holders.map(h => {
 """
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed "
-                    "(apt-get install chromium chromium-driver)")
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="/usr/bin/chromium is not installed (apt-get install chromium chromium-driver)",
+)
 def test_dashboard_renders_in_chromium(superset, analyst, warehouse, tmp_path):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -436,8 +395,14 @@ def test_dashboard_renders_in_chromium(superset, analyst, warehouse, tmp_path):
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
         "--window-size=1600,1400",
     ):
         options.add_argument(flag)
@@ -486,7 +451,9 @@ def test_dashboard_renders_in_chromium(superset, analyst, warehouse, tmp_path):
         cells = [tuple(row[:3]) for row in by_title[CHART_TABLE]["tableText"]]
         assert cells == [(c, cc, str(n)) for c, cc, n in expected]
         # No error alert anywhere, and the native filters are in the filter bar.
-        page_errors = driver.find_elements(By.CSS_SELECTOR, ".ant-alert-error, [data-test='error-message']")
+        page_errors = driver.find_elements(
+            By.CSS_SELECTOR, ".ant-alert-error, [data-test='error-message']"
+        )
         assert not [e.text for e in page_errors if e.is_displayed()]
         body = driver.find_element(By.TAG_NAME, "body").text
         for label in ("City", "Period"):

@@ -1,0 +1,79 @@
+"""Superset configuration for the European Monitor on Urban Integration.
+
+Loaded by Superset through ``SUPERSET_CONFIG_PATH`` (set by ``superset/bootstrap.py`` and
+``monitor/superset_service.py``). Everything machine-specific comes from the environment:
+
+- ``SUPERSET_HOME``: state folder (metadata SQLite database, secret key file, logs).
+- ``SUPERSET_SECRET_KEY``: Flask secret key. When unset, the key stored in
+  ``$SUPERSET_HOME/secret_key`` (created by the bootstrap) is used.
+- ``SUPERSET_METADATA_URI``: optional metadata database URI (defaults to SQLite in the home).
+
+Telemetry is off: the front end's tracking pixel is blocked by the Content Security Policy
+(only ``'self'`` is allowed), and no other outbound host is whitelisted.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_DIR = os.environ.get("SUPERSET_HOME") or str(Path.home() / ".superset")
+Path(DATA_DIR).mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    key = os.environ.get("SUPERSET_SECRET_KEY", "").strip()
+    if key:
+        return key
+    key_file = Path(DATA_DIR) / "secret_key"
+    if key_file.exists():
+        return key_file.read_text(encoding="utf-8").strip()
+    raise RuntimeError(
+        f"No Superset secret key: set SUPERSET_SECRET_KEY or run superset/bootstrap.py "
+        f"(it writes {key_file})"
+    )
+
+
+SECRET_KEY = _secret_key()
+
+SQLALCHEMY_DATABASE_URI = os.environ.get("SUPERSET_METADATA_URI") or (
+    f"sqlite:///{os.path.join(DATA_DIR, 'superset.db')}?check_same_thread=false"
+)
+
+FEATURE_FLAGS = {
+    # Dashboard access is granted through dashboard roles (the read-only "Analyst" role).
+    "DASHBOARD_RBAC": True,
+    "ALERT_REPORTS": False,
+    "THUMBNAILS": False,
+}
+
+# Small machine: no async queries, no Celery, no results backend; simple caches.
+ROW_LIMIT = 50000
+SUPERSET_WEBSERVER_TIMEOUT = 120
+CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
+DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
+
+# No outbound traffic from the browser: only 'self' (this also blocks the telemetry pixel).
+TALISMAN_ENABLED = True
+TALISMAN_CONFIG = {
+    "content_security_policy": {
+        "base-uri": ["'self'"],
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "blob:", "data:"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": "'none'",
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "font-src": ["'self'", "data:"],
+        "script-src": ["'self'", "'strict-dynamic'"],
+    },
+    "content_security_policy_nonce_in": ["script-src"],
+    "force_https": False,
+    "session_cookie_secure": False,
+}
+CONTENT_SECURITY_POLICY_WARNING = False
+
+# Served on loopback behind nothing: plain HTTP session cookies.
+SESSION_COOKIE_SECURE = False
+SESSION_COOKIE_SAMESITE = "Lax"
+WTF_CSRF_ENABLED = True
