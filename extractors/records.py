@@ -16,7 +16,7 @@ from typing import Any
 from monitor.privacy import pseudonymise, scrub_text
 
 MAX_TEXT_CHARS = 1_000_000  # a 1 MB post is still a post; beyond that it is not a post
-CITY_CODE = re.compile(r"^[A-Z]{2}[0-9]{3}[A-Z][0-9]?$")  # Urban Audit, e.g. NL005C
+CITY_CODE = re.compile(r"^[A-Z]{2}[0-9]{3}[A-Z][0-9]?$")  # Urban Audit, e.g. NL037C (Rotterdam)
 COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
 LANG_CODE = re.compile(r"^[a-z]{2,3}$")
 # Extra fields that may be kept in raw.posts.payload; everything else is dropped at the door.

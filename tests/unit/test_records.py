@@ -14,7 +14,7 @@ GOOD = {
     "author_name": "Jan de Vries",
     "text": "Nieuwe taalcursus\x00 in Rotterdam, mail info@voorbeeld.nl",
     "lang": "NL",
-    "city_code": "NL005C",
+    "city_code": "NL037C",
     "country_code": "NL",
     "like_count": 3,
     "labels": {"areas": ["language"]},
@@ -27,7 +27,7 @@ def test_good_record_is_normalised_and_private() -> None:
     assert post.platform == "reddit"
     assert post.created_at.isoformat() == "2026-08-01T10:34:56+00:00"
     assert post.text == "Nieuwe taalcursus in Rotterdam, mail [email]"
-    assert post.lang_hint == "nl" and post.city_hint == "NL005C"
+    assert post.lang_hint == "nl" and post.city_hint == "NL037C"
     assert post.payload == {"like_count": 3}  # allow-list: labels and names are dropped
     assert post.author_pseudonym and "jan" not in post.author_pseudonym
     assert "Jan de Vries" not in repr(post)
