@@ -13,9 +13,9 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from monitor.demo.generate import write_official_statistics, write_posts
 
 from monitor.airflow_env import airflow_env
+from monitor.demo.generate import write_official_statistics, write_posts
 from monitor.warehouse import PgParams, drop_database, ensure_database
 from tests.conftest import TEST_PEPPER
 from tests.e2e.expected import city_area_daily, read_posts

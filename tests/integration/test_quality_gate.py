@@ -8,9 +8,9 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from monitor.demo.generate import write_official_statistics, write_posts
 
 from monitor import pipeline
+from monitor.demo.generate import write_official_statistics, write_posts
 from monitor.publish import GateNotPassed, publish
 from tests.conftest import TEST_PEPPER
 
