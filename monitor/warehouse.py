@@ -6,6 +6,7 @@ inside the data directory only, so it cannot clash with a PostgreSQL already on 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 from collections.abc import Iterator
@@ -136,6 +137,10 @@ def start_embedded(pgdata: Path) -> str:
 
     pgdata.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(pgdata, cleanup_mode=None)
+    # pgserver would deregister this process at interpreter exit, logging after logging has shut
+    # down; with cleanup_mode=None that is all it does, so do it now.
+    atexit.unregister(server._cleanup)
+    server._cleanup()
     return server.get_uri("postgres")
 
 
