@@ -116,9 +116,18 @@ def _stop(proc: subprocess.Popen | None) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from monitor import superset_service
     from monitor.migrate import migrate
+
+    # Ctrl-C and a service manager's SIGTERM both stop everything cleanly, even when SIGINT was
+    # inherited as ignored (background jobs of a non-interactive shell).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
 
     settings = load_settings()
     total = 7

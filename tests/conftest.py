@@ -17,18 +17,23 @@ import pytest
 
 from monitor.migrate import migrate
 from monitor.settings import REPO_ROOT
-from monitor.warehouse import drop_database, ensure_database, start_embedded
+from monitor.warehouse import drop_database, ensure_database, start_embedded, stop_embedded
 
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 TEST_PEPPER = "test-pepper-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url() -> str:
+def pg_admin_url() -> Iterator[str]:
     url = os.environ.get("MONITOR_TEST_PG_URL")
     if url:
-        return url
-    return start_embedded(REPO_ROOT / ".local" / "test-pg")
+        yield url
+        return
+    pgdata = REPO_ROOT / ".local" / "test-pg"
+    was_running = (pgdata / "postmaster.pid").exists()
+    yield start_embedded(pgdata)
+    if not was_running:  # stop what this session started; leave a server someone else runs
+        stop_embedded(pgdata)
 
 
 @pytest.fixture
