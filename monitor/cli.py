@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -116,6 +117,15 @@ def _stop(proc: subprocess.Popen | None) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def _require_free_port(port: int, option: str) -> None:
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(
+                f"port {port} on 127.0.0.1 is already in use (another `monitor run`, or another "
+                f"service): stop it, or choose another port with {option} PORT"
+            )
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -129,6 +139,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
 
+    # Checked first: a health check must never be answered by somebody else's server.
+    _require_free_port(args.airflow_port, "--airflow-port")
+    if not args.no_serve:
+        _require_free_port(args.superset_port, "--superset-port")
     settings = load_settings()
     total = 7
     secrets = ensure_local_secrets(settings.home)
