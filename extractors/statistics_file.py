@@ -1,7 +1,10 @@
-"""Official statistics from a CSV file (`city_code,year,indicator,value,unit[,flag]`).
+"""Official statistics from a simple CSV file (`city_code,year,indicator,value,unit[,flag]`).
 
-The demo ships a synthetic file in this shape; the Eurostat, MIPEX and national connectors of
-later issues land in the same table. Upserts on (source, city, period, indicator).
+The demo ships a synthetic file in this shape (`$MONITOR_HOME/imports/statistics/*.csv`, read by
+the pipeline's import stage). It lands in `raw.official_statistics`, upserting on (source, city,
+period, indicator), and reaches `fct_city_statistics` with the file name as its source.
+Eurostat, PxWeb and MIPEX have their own connectors and versioned tables: see
+`extractors.statistics` and docs/statistics.md.
 """
 
 from __future__ import annotations

@@ -1,13 +1,80 @@
--- Long fact: city x indicator x period, with unit and flag, for cities in the gazetteer.
+-- Long fact: city x indicator x period, with unit and flag, for the cities of the gazetteer.
+-- Sources: Eurostat Urban Audit tables (geography = Urban Audit city code), national
+-- statistics offices (PxWeb, region codes mapped to city codes) and statistics files (the
+-- demo's synthetic file). Each row keeps its source, so figures never mix without saying so.
+with observations as (
+    select
+        geo_code as city_code,
+        indicator,
+        indicator_label,
+        period,
+        period_start,
+        frequency,
+        value,
+        unit,
+        flags as flag,
+        is_confidential,
+        source,
+        provider,
+        dataset,
+        fetched_at,
+        versions
+    from {{ ref('stg_eurostat__observations') }}
+    union all
+    select
+        geo_code as city_code,
+        indicator,
+        indicator_label,
+        period,
+        period_start,
+        frequency,
+        value,
+        unit,
+        flags as flag,
+        is_confidential,
+        source,
+        provider,
+        dataset,
+        fetched_at,
+        versions
+    from {{ ref('stg_pxweb__observations') }}
+    union all
+    select
+        city_code,
+        indicator,
+        null as indicator_label,
+        period,
+        make_date(cast(left(period, 4) as integer), 1, 1) as period_start,
+        'A' as frequency,
+        value,
+        unit,
+        nullif(flag, '') as flag,
+        false as is_confidential,
+        source,
+        'statistics_file' as provider,  -- noqa: RF04
+        source as dataset,
+        fetched_at,
+        1 as versions
+    from {{ ref('stg_demo__official_statistics') }}
+)
+
 select
-    s.city_code,
+    o.city_code,
     c.city_name,
     c.country_code,
-    s.indicator,
-    s.period,
-    s.value,
-    s.unit,
-    s.flag,
-    s.source
-from {{ ref('stg_demo__official_statistics') }} as s
-inner join {{ ref('dim_cities') }} as c on s.city_code = c.city_code
+    o.indicator,
+    o.indicator_label,
+    o.period,
+    o.period_start,
+    o.frequency,
+    o.value,
+    o.unit,
+    o.flag,
+    o.is_confidential,
+    o.source,
+    o.provider,
+    o.dataset,
+    o.fetched_at,
+    o.versions
+from observations as o
+inner join {{ ref('dim_cities') }} as c on o.city_code = c.city_code

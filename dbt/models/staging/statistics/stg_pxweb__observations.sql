@@ -1,0 +1,24 @@
+-- Latest version of each observation from national statistics offices' PxWeb APIs.
+-- geo_code is already the Urban Audit city code (the table's geo_map in config/statistics.yml).
+select
+    provider,
+    dataset,
+    source,
+    series_key,
+    period,
+    period_start,
+    frequency,
+    geo_code,
+    geo_label,
+    indicator,
+    indicator_label,
+    unit,
+    unit_label,
+    value,
+    flags,
+    is_confidential,
+    status_raw,
+    fetched_at,
+    version_number as versions
+from {{ ref('stg_statistics__observation_versions') }}
+where is_latest and provider = 'pxweb'

@@ -1,0 +1,11 @@
+-- One row per observation (latest version) and observation flag: "bep" gives b, e and p.
+-- Lets analysts filter on a flag and lets a test catch a flag nobody has interpreted yet.
+select
+    v.provider,
+    v.dataset,
+    v.series_key,
+    v.period,
+    f.flag
+from {{ ref('stg_statistics__observation_versions') }} as v
+cross join lateral regexp_split_to_table(v.flags, '') as f (flag)
+where v.is_latest and v.flags is not null

@@ -1,0 +1,298 @@
+"""Landing parsed statistics in the warehouse, as versions.
+
+:func:`map_rows` turns a parsed table into warehouse rows using the dataset's mapping rules
+(which dimension is the geography, which codes form the indicator, the unit).
+:func:`store_fetch` writes one fetch: the import run, the fetch log row, the observations that
+are new or changed since the latest stored version, and the rejected cells, in one transaction
+under an advisory lock per dataset (two concurrent fetches of one dataset cannot both write the
+same version).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from extractors.statistics.config import MappingRules
+from extractors.statistics.model import StatisticsTable, code_key
+from extractors.statistics.reference import GeoResolver
+from monitor.warehouse import connection
+
+log = logging.getLogger(__name__)
+
+LOADER_ROLE = "monitor_loader"
+FREQUENCY_DIMENSIONS = {"freq", "FREQ", "frequency"}
+OBSERVATION_COLUMNS = (
+    "provider",
+    "dataset",
+    "series_key",
+    "period",
+    "period_start",
+    "frequency",
+    "geo_code",
+    "geo_label",
+    "indicator",
+    "indicator_label",
+    "unit",
+    "unit_label",
+    "value",
+    "flags",
+    "confidential",
+    "status_raw",
+    "dimensions",
+)
+
+
+@dataclass
+class FetchReport:
+    provider: str
+    dataset: str
+    run_id: str
+    fetch_id: int
+    observations: int
+    new_series: int
+    revised: int
+    unchanged: int
+    rejected: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def map_rows(
+    table: StatisticsTable,
+    rules: MappingRules,
+    *,
+    provider: str,
+    resolver: GeoResolver,
+    geo_map: dict[str, str] | None = None,
+) -> tuple[list[tuple], list[tuple[str, str, str]]]:
+    """Warehouse rows (in :data:`OBSERVATION_COLUMNS` order) and rejected cells."""
+    gi = table.dimension_index(rules.geo_dimension)
+    ui = (
+        table.dimensions.index(rules.unit_dimension)
+        if rules.unit_dimension and rules.unit_dimension in table.dimensions
+        else None
+    )
+    # The indicator is every dimension but geography and frequency (unit included, so one
+    # indicator id never mixes units): "lfsa_egan.THS_PER.T.Y15-64.FOR".
+    ind = [k for k, d in enumerate(table.dimensions) if k != gi and d not in FREQUENCY_DIMENSIONS]
+    rows: list[tuple] = []
+    rejected = list(table.rejected)
+    unresolved: dict[str, int] = {}
+    for obs in table.observations:
+        geo_raw, geo_label = obs.codes[gi], obs.labels[gi]
+        if geo_map is not None:
+            geo_code = geo_map.get(geo_raw)
+        else:
+            geo_code = resolver.resolve(geo_raw, geo_label)
+        if geo_code is None:
+            unresolved[geo_raw] = unresolved.get(geo_raw, 0) + 1
+            if unresolved[geo_raw] == 1:  # one rejection per unknown geography, not per cell
+                rejected.append(
+                    (
+                        f"{rules.geo_dimension}={geo_raw}",
+                        f"unknown geography {geo_raw!r} ({geo_label or 'no label'}): add it to "
+                        "dbt/seeds/countries.csv or cities.csv (aliases), or to geo_map",
+                        json.dumps(dict(zip(table.dimensions, obs.codes, strict=True))),
+                    )
+                )
+            continue
+        indicator_code = ".".join(code_key(obs.codes[k], slug=table.codes_are_labels) for k in ind)
+        indicator = rules.aliases.get(indicator_code) or (
+            f"{table.dataset}.{indicator_code}" if indicator_code else table.dataset
+        )
+        parts = [obs.labels[k] or obs.codes[k] for k in ind]
+        indicator_label = ", ".join(p for p in parts if p)
+        if table.label:
+            indicator_label = (
+                f"{table.label}: {indicator_label}" if indicator_label else table.label
+            )
+        if ui is not None:
+            unit, unit_label = obs.codes[ui], obs.labels[ui]
+        else:
+            unit = (
+                rules.units.get(indicator_code)
+                or next((table.units[c] for c in obs.codes if c in table.units), None)
+                or rules.unit_by_code_suffix.get(indicator_code[-1:])
+                or rules.default_unit
+            )
+            unit_label = None
+        rows.append(
+            (
+                provider,
+                table.dataset,
+                ".".join(obs.codes),
+                obs.period,
+                obs.period_start.isoformat(),
+                obs.frequency,
+                geo_code,
+                geo_label,
+                indicator,
+                indicator_label or None,
+                unit,
+                unit_label,
+                obs.value,
+                obs.flags,
+                obs.confidential,
+                obs.status_raw,
+                json.dumps(dict(zip(table.dimensions, obs.codes, strict=True)), ensure_ascii=False),
+            )
+        )
+    if unresolved:
+        log.warning(
+            "%s: %d cells of %d unknown geographies rejected: %s",
+            table.dataset,
+            sum(unresolved.values()),
+            len(unresolved),
+            ", ".join(sorted(unresolved)[:10]),
+        )
+    return rows, rejected
+
+
+def new_run_id(provider: str, dataset: str) -> str:
+    return f"{provider}-{dataset}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+
+
+def _copy_payload(rows: Sequence[tuple]) -> io.StringIO:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for row in rows:
+        writer.writerow(
+            [r"\N" if v is None else ("t" if v is True else "f" if v is False else v) for v in row]
+        )
+    buf.seek(0)
+    return buf
+
+
+def store_fetch(
+    url: str,
+    *,
+    provider: str,
+    dataset: str,
+    request: str,
+    data_format: str,
+    body: bytes,
+    table: StatisticsTable,
+    rows: list[tuple],
+    rejected: list[tuple[str, str, str]],
+) -> FetchReport:
+    """Land one fetch; only observations new or changed since their latest version are written."""
+    run_id = new_run_id(provider, dataset)
+    source = f"{provider}:{dataset}"
+    content_hash = hashlib.sha256(body).hexdigest()
+    with connection(url, role=LOADER_ROLE) as conn, conn.cursor() as cur:
+        # Serialise fetches of one dataset: versions are decided against the latest stored one.
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"statistics:{source}",))
+        cur.execute(
+            "INSERT INTO raw.import_runs (run_id, source, location, records_read) "
+            "VALUES (%s, %s, %s, %s)",
+            (run_id, source, request[:2000], len(table.observations)),
+        )
+        cur.execute(
+            "INSERT INTO raw.statistics_fetches (run_id, provider, dataset, request, data_format, "
+            "content_hash, source_updated_at, observations) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "RETURNING fetch_id, fetched_at",
+            (
+                run_id,
+                provider,
+                dataset,
+                request[:2000],
+                data_format,
+                content_hash,
+                table.updated,
+                len(rows),
+            ),
+        )
+        fetch_id, fetched_at = cur.fetchone()
+        cur.execute(
+            "CREATE TEMP TABLE incoming ON COMMIT DROP AS "
+            f"SELECT {', '.join(OBSERVATION_COLUMNS)} FROM raw.statistics_observations LIMIT 0"
+        )
+        cur.copy_expert(
+            f"COPY incoming ({', '.join(OBSERVATION_COLUMNS)}) FROM STDIN "
+            "WITH (FORMAT csv, NULL '\\N')",
+            _copy_payload(rows),
+        )
+        cur.execute(
+            """
+            CREATE TEMP TABLE classified ON COMMIT DROP AS
+            SELECT n.*,
+                   CASE
+                       WHEN l.series_key IS NULL THEN 'new'
+                       WHEN l.value IS DISTINCT FROM n.value OR l.flags <> n.flags
+                            OR l.confidential <> n.confidential THEN 'revised'
+                       ELSE 'unchanged'
+                   END AS change
+            FROM incoming AS n
+            LEFT JOIN LATERAL (
+                SELECT o.series_key, o.value, o.flags, o.confidential
+                FROM raw.statistics_observations AS o
+                WHERE o.provider = n.provider AND o.dataset = n.dataset
+                  AND o.series_key = n.series_key AND o.period = n.period
+                ORDER BY o.fetched_at DESC
+                LIMIT 1
+            ) AS l ON true
+            """
+        )
+        cols = ", ".join(OBSERVATION_COLUMNS)
+        cur.execute(
+            f"INSERT INTO raw.statistics_observations ({cols}, fetched_at, fetch_id) "
+            f"SELECT {cols}, %s, %s FROM classified WHERE change <> 'unchanged'",
+            (fetched_at, fetch_id),
+        )
+        cur.execute("SELECT change, count(*) FROM classified GROUP BY change")
+        counts = dict(cur.fetchall())
+        for position, reason, record in rejected:
+            cur.execute(
+                "INSERT INTO raw.rejected_records (run_id, source, position, reason, record, "
+                "record_hash) VALUES (%s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT ON CONSTRAINT rejected_records_once DO NOTHING",
+                (
+                    run_id,
+                    source,
+                    position,
+                    reason,
+                    record,
+                    hashlib.sha256(f"{reason}\n{record}".encode()).hexdigest(),
+                ),
+            )
+        report = FetchReport(
+            provider=provider,
+            dataset=dataset,
+            run_id=run_id,
+            fetch_id=fetch_id,
+            observations=len(rows),
+            new_series=counts.get("new", 0),
+            revised=counts.get("revised", 0),
+            unchanged=counts.get("unchanged", 0),
+            rejected=len(rejected),
+        )
+        cur.execute(
+            "UPDATE raw.statistics_fetches SET new_series = %s, revised = %s, unchanged = %s, "
+            "rejected = %s WHERE fetch_id = %s",
+            (report.new_series, report.revised, report.unchanged, report.rejected, fetch_id),
+        )
+        cur.execute(
+            "UPDATE raw.import_runs SET status = 'succeeded', finished_at = now(), inserted = %s, "
+            "updated = %s, unchanged = %s, rejected = %s WHERE run_id = %s",
+            (report.new_series, report.revised, report.unchanged, report.rejected, run_id),
+        )
+    log.info(
+        "%s: %d observations: %d new, %d revised, %d unchanged; %d rejected (run %s)",
+        source,
+        report.observations,
+        report.new_series,
+        report.revised,
+        report.unchanged,
+        report.rejected,
+        run_id,
+    )
+    return report
