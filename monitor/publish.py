@@ -16,7 +16,14 @@ log = logging.getLogger(__name__)
 
 TRANSFORMER_ROLE = "monitor_transformer"
 # Aggregates and reference tables only: post-level detail (fct_posts) is never published to BI.
-PUBLISHED_TABLES = ("mart_city_area_daily", "dim_cities", "dim_integration_areas")
+PUBLISHED_TABLES = (
+    "mart_city_area_daily",
+    "fct_city_statistics",
+    "fct_country_statistics",
+    "dim_cities",
+    "dim_countries",
+    "dim_integration_areas",
+)
 
 
 class GateNotPassed(RuntimeError):
