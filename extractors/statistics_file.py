@@ -15,6 +15,8 @@ import time
 import uuid
 from pathlib import Path
 
+from psycopg2.extras import execute_values
+
 from monitor.warehouse import connection
 
 log = logging.getLogger(__name__)
@@ -42,17 +44,30 @@ def import_statistics_file(url: str, path: Path, *, source: str) -> int:
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     with connection(url, role="monitor_loader") as conn, conn.cursor() as cur:
         cur.execute(
-            "INSERT INTO raw.import_runs (run_id, source, location, status, finished_at, "
-            "records_read, inserted) VALUES (%s, %s, %s, 'succeeded', now(), %s, %s)",
-            (run_id, source, str(path), len(rows), len(rows)),
+            "INSERT INTO raw.import_runs (run_id, source, location, records_read) "
+            "VALUES (%s, %s, %s, %s)",
+            (run_id, source, str(path), len(rows)),
         )
-        cur.executemany(
+        # Unchanged rows are left alone, so the run's counts say what actually changed.
+        changed = execute_values(
+            cur,
             "INSERT INTO raw.official_statistics (source, city_code, period, indicator, value, "
-            "unit, flag, run_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "unit, flag, run_id) VALUES %s "
             "ON CONFLICT (source, city_code, period, indicator) DO UPDATE SET "
             "value = EXCLUDED.value, unit = EXCLUDED.unit, flag = EXCLUDED.flag, "
-            "run_id = EXCLUDED.run_id, fetched_at = now()",
+            "run_id = EXCLUDED.run_id, fetched_at = now() "
+            "WHERE (official_statistics.value, official_statistics.unit, official_statistics.flag)"
+            " IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.unit, EXCLUDED.flag) "
+            "RETURNING (xmax = 0)",
             [(source, *r, run_id) for r in rows],
+            fetch=True,
         )
-    log.info("%s: %d statistics rows", path.name, len(rows))
+        inserted = sum(1 for (is_new,) in changed if is_new)
+        updated = len(changed) - inserted
+        cur.execute(
+            "UPDATE raw.import_runs SET status = 'succeeded', finished_at = now(), inserted = %s, "
+            "updated = %s, unchanged = %s WHERE run_id = %s",
+            (inserted, updated, len(rows) - len(changed), run_id),
+        )
+    log.info("%s: %d statistics rows (%d new, %d updated)", path.name, len(rows), inserted, updated)
     return len(rows)
