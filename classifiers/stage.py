@@ -7,7 +7,6 @@ current version only, so switching versions is explicit and never mixes outputs.
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Sequence
@@ -52,11 +51,9 @@ def register(cur: Cursor, task: ClassifierTask, *, make_current: bool = True) ->
 
 
 def _copy(cur: Cursor, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    buf = io.StringIO()
-    for row in rows:
-        buf.write("\t".join(r"\N" if v is None else str(v) for v in row) + "\n")
-    buf.seek(0)
-    cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buf)
+    from classifiers.warehouse import copy_rows  # escapes tabs, newlines and backslashes
+
+    copy_rows(cur, table, columns, rows)
 
 
 def classify_pending(

@@ -114,37 +114,88 @@ def validate(url: str, *, schema: str = "marts", suites_dir: Path = SUITES_DIR) 
             name=spec["name"], table_name=spec["table"], schema_name=schema
         )
         batch = asset.add_batch_definition_whole_table("whole_table")
-        severities = []
-        expectations = []
+        # One GX suite per severity: GX does not promise to return results in the order of the
+        # expectations, so a severity is never paired with a result by position.
+        by_severity: dict[str, list] = {"blocking": [], "warning": []}
         for e in spec["expectations"]:
             config = ExpectationConfiguration(type=e["type"], kwargs=_resolve(e["kwargs"], params))
-            expectations.append(config.to_domain_obj())
-            severities.append(
-                "blocking" if e.get("severity", "critical") == "critical" else "warning"
+            severity = "blocking" if e.get("severity", "critical") == "critical" else "warning"
+            by_severity[severity].append(config.to_domain_obj())
+        for severity, expectations in by_severity.items():
+            if not expectations:
+                continue
+            name = f"{spec['name']}__{severity}"
+            suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=name, data=batch, suite=suite)
             )
-        suite = context.suites.add(
-            gx.ExpectationSuite(name=spec["name"], expectations=expectations)
-        )
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=spec["name"], data=batch, suite=suite)
-        )
-        outcome = definition.run()
-        for severity, result in zip(severities, outcome.results, strict=True):
-            config = result.expectation_config
-            column = config.kwargs.get("column") or config.kwargs.get("column_list") or ""
-            gate.checks.append(
-                CheckResult(
-                    suite=spec["name"],
-                    check_name=config.type,
-                    target=f"{schema}.{spec['table']}" + (f".{column}" if column else ""),
-                    severity=severity,
-                    success=bool(result.success),
-                    observed=_observed(result.result or {}),
+            outcome = definition.run()
+            for result in outcome.results:
+                config = result.expectation_config
+                column = config.kwargs.get("column") or config.kwargs.get("column_list") or ""
+                gate.checks.append(
+                    CheckResult(
+                        suite=spec["name"],
+                        check_name=config.type,
+                        target=f"{schema}.{spec['table']}" + (f".{column}" if column else ""),
+                        severity=severity,
+                        success=bool(result.success),
+                        observed=_observed(result.result or {}),
+                    )
                 )
-            )
+    gate.checks.extend(volume_checks(url, schema))
     _record(url, gate)
     log.info("quality gate %s %s", gate.gate_run_id, gate.summary())
     return gate
+
+
+# Volume anomaly: posts of the latest day against the average of the `VOLUME_TRAILING_DAYS`
+# days before it (days without posts count as 0). Outside [1/BLOCK, BLOCK] x the average blocks
+# publishing (a feed that stopped, or a loop that landed everything twice); outside
+# [1/WARN, WARN] is recorded as a warning. Needs `VOLUME_MIN_HISTORY` days of history.
+VOLUME_TRAILING_DAYS = 7
+VOLUME_MIN_HISTORY = 3
+VOLUME_BLOCK = 10.0
+VOLUME_WARN = 3.0
+
+
+def volume_checks(url: str, schema: str = "marts") -> list[CheckResult]:
+    query = f"""
+        WITH days AS (SELECT day, count(*) AS posts FROM {schema}.fct_posts GROUP BY day),
+        last AS (SELECT max(day) AS day FROM days),
+        cal AS (
+            SELECT cast(d AS date) AS day
+            FROM last, generate_series(last.day - {VOLUME_TRAILING_DAYS}, last.day - 1,
+                                       interval '1 day') AS d
+        ),
+        trail AS (
+            SELECT avg(coalesce(days.posts, 0)) AS avg_posts,
+                   count(days.day) AS history_days
+            FROM cal LEFT JOIN days USING (day)
+        )
+        SELECT last.day, (SELECT posts FROM days WHERE days.day = last.day),
+               trail.avg_posts, trail.history_days
+        FROM last, trail
+    """
+    with connection(url) as conn, conn.cursor() as cur:
+        cur.execute(query)
+        day, posts, avg_posts, history = cur.fetchone()
+    observed = json.dumps(
+        {"day": str(day), "posts": posts, "trailing_avg": float(avg_posts or 0),
+         "history_days": history}
+    )  # fmt: skip
+    if day is None or history < VOLUME_MIN_HISTORY or not avg_posts:
+        ok_block = ok_warn = True
+    else:
+        ratio = posts / float(avg_posts)
+        ok_block = 1 / VOLUME_BLOCK <= ratio <= VOLUME_BLOCK
+        ok_warn = 1 / VOLUME_WARN <= ratio <= VOLUME_WARN
+    target = f"{schema}.fct_posts.day"
+    return [
+        CheckResult("volume", "volume_vs_trailing_average", target, "blocking", ok_block, observed),
+        CheckResult("volume", "volume_vs_trailing_average_warn", target, "warning", ok_warn,
+                    observed),
+    ]  # fmt: skip
 
 
 def _record(url: str, gate: GateResult) -> None:

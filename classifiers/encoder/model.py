@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,10 @@ DEFAULT_MAX_LENGTH = 512
 # Upper bound on padded tokens per forward pass: keeps attention memory bounded when long texts
 # (up to 512 tokens) come in a batch, while tweet-length batches are limited by batch_size.
 DEFAULT_MAX_BATCH_TOKENS = 8192
+# Fast (Rust) tokenizers are not re-entrant ("Already borrowed" when two threads call one with
+# truncation settings): tokenisation is serialised, the forward passes are not. It is a few ms
+# per batch, so worker threads sharing one encoder (classifiers.embeddings) lose nothing.
+_TOKENIZER_LOCK = threading.Lock()
 
 
 @dataclass(eq=False)
@@ -108,9 +113,10 @@ class Encoder:
             return out
         batch_size = max(1, int(batch_size))
         prepared = [self.prepare(t, prefix) for t in texts]
-        ids = self.tokenizer(
-            prepared, truncation=True, max_length=self.max_length, add_special_tokens=True
-        )["input_ids"]
+        with _TOKENIZER_LOCK:
+            ids = self.tokenizer(
+                prepared, truncation=True, max_length=self.max_length, add_special_tokens=True
+            )["input_ids"]
         order = sorted(range(n), key=lambda i: len(ids[i]))
         pad_id = self.tokenizer.pad_token_id
         pad_id = 0 if pad_id is None else int(pad_id)

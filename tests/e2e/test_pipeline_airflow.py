@@ -33,7 +33,8 @@ def _query(url: str, sql: str) -> list[tuple]:
 
 def _published_checksum(url: str) -> str:
     rows = _query(
-        url, "SELECT * FROM published.mart_city_area_daily ORDER BY city_code, area_id, day"
+        url,
+        "SELECT * FROM published_detail.mart_city_area_daily ORDER BY city_code, area_id, day",
     )
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
@@ -90,15 +91,24 @@ def test_pipeline_through_airflow_matches_the_input_file(warehouse_url: str, air
 
     posts = read_posts(posts_file)
     expected = city_area_daily(posts)
+    # Full detail (role monitor_detail) equals the independent figures ...
     rows = _query(
         warehouse_url,
         "SELECT city_code, area_id, day::text, posts, city_posts, attention_share "
-        "FROM published.mart_city_area_daily",
+        "FROM published_detail.mart_city_area_daily",
     )
     got = {(c, a, d): (n, cn) for c, a, d, n, cn, _ in rows}
     assert len(expected) > 200  # a meaningful data set, not a handful of cells
     assert got == expected
     assert all(abs(share - n / cn) < 1e-9 for *_, n, cn, share in rows)
+    # ... and what BI reads is exactly the cells with at least k = 10 posts (suppression).
+    bi = _query(
+        warehouse_url,
+        "SELECT city_code, area_id, day::text, posts, city_posts FROM published.mart_city_area_daily",
+    )
+    assert {(c, a, d): (n, cn) for c, a, d, n, cn in bi} == {
+        k: v for k, v in expected.items() if v[0] >= 10
+    }
 
     # Every line of the file is accounted for: landed or quarantined, none lost.
     landed = _query(warehouse_url, "SELECT count(*) FROM raw.posts")[0][0]

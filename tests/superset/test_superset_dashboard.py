@@ -68,7 +68,11 @@ def warehouse(pg_admin_url, tmp_path_factory) -> Iterator[dict[str, str]]:
         (imports / "statistics").mkdir()
         write_posts(imports / "posts" / "demo.ndjson", 1_200, seed=11)
         write_official_statistics(imports / "statistics" / "stats.csv", seed=11)
-        run_all(url, imports, pepper=TEST_PEPPER)
+        # Small-cell suppression (k=10) would leave this small data set nearly empty for BI; the
+        # dashboard test is about rendering and data fidelity, suppression has its own tests.
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("MONITOR_MIN_CELL_SIZE", "1")
+            run_all(url, imports, pepper=TEST_PEPPER)
         yield {
             "dsn": url,
             "sqlalchemy_uri": PgParams.from_url(url).url(user="monitor_bi", driver="psycopg2"),

@@ -57,3 +57,40 @@ def test_a_1mb_post_with_emoji_and_rtl_is_kept() -> None:
     text = ("مرحبا بكم في مالمو 🙂 שלום " * 40_000)[:999_000]
     post = normalise({**GOOD, "text": text}, pepper=PEPPER)
     assert post.text == text.strip()
+
+
+def test_hints_counts_and_hashtags_are_normalised() -> None:
+    post = normalise(
+        {
+            **GOOD,
+            "lang": "nl-BE",
+            "like_count": "7",
+            "reply_count": 2.0,
+            "hashtags": "#inburgering, rotterdam",
+        },
+        pepper=PEPPER,
+    )
+    assert post.lang_hint == "nl"
+    assert post.payload == {
+        "like_count": 7,
+        "reply_count": 2,
+        "hashtags": ["inburgering", "rotterdam"],
+    }
+    assert normalise({**GOOD, "lang": "und"}, pepper=PEPPER).lang_hint is None
+
+
+def test_known_identities_are_redacted_and_bad_bytes_rejected() -> None:
+    post = normalise(
+        {
+            **GOOD,
+            "text": "Jan de Vries (jan_rdam) zegt: kom naar de taalcursus #jan_rdam",
+            "hashtags": ["jan_rdam", "taal"],
+        },
+        pepper=PEPPER,
+    )
+    assert post.text == "@user (@user) zegt: kom naar de taalcursus #@user"
+    assert post.payload["hashtags"] == ["taal"]  # a hashtag that is the author's handle goes too
+    with pytest.raises(InvalidRecord, match="invalid UTF-8 in field 'text'"):
+        normalise({**GOOD, "text": "kapot \udcff"}, pepper=PEPPER)
+    with pytest.raises(InvalidRecord, match="must not be negative"):
+        normalise({**GOOD, "like_count": -1}, pepper=PEPPER)

@@ -1,5 +1,7 @@
--- One row per post with its language and its city when the city is in the gazetteer.
--- A city code we do not know is kept out of city figures (never guessed), but the post stays.
+-- One row per post with its current classifications (language, sentiment, hate speech) and its
+-- city when the city is in the gazetteer. A city code we do not know is kept out of city figures
+-- (never guessed), but the post stays. A task that has not classified a post yet gives nulls
+-- (and a null model version), which the incremental fct_posts picks up again on the next run.
 select
     p.post_id,
     p.source,
@@ -10,7 +12,16 @@ select
     coalesce(c.country_code, p.country_code) as country_code,
     coalesce(l.lang, 'und') as lang,
     l.confidence as lang_confidence,
-    p.lang_hint
+    p.lang_hint,
+    l.model_version as lang_model_version,
+    s.sentiment,
+    s.polarity,
+    s.model_version as sentiment_model_version,
+    h.is_hate,
+    h.probability as hate_probability,
+    h.model_version as hate_model_version
 from {{ ref('stg_raw__posts') }} as p
 left join {{ ref('stg_ml__post_languages') }} as l on p.post_id = l.post_id
+left join {{ ref('stg_ml__post_sentiment') }} as s on p.post_id = s.post_id
+left join {{ ref('stg_ml__post_hate') }} as h on p.post_id = h.post_id
 left join {{ ref('dim_cities') }} as c on p.city_code = c.city_code

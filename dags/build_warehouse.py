@@ -1,0 +1,101 @@
+"""Build the warehouse: dbt (seeds, models, unit and data tests) as a Cosmos task group, then
+the quality gate (Great Expectations + volume checks; results in quality.check_results) and the
+atomic publish into `published` (suppressed, BI) and `published_detail` (detail role).
+
+Triggered by any of the assets `raw_posts` (ingestion), `post_classifications` (classifiers)
+and `official_statistics` (statistics ingestion). A failed gate raises, alerts through
+`on_failure_callback` (logged and recorded in quality.alerts) and publishes nothing.
+Thin wiring: dbt runs from dbt/ with dbt/profiles.yml, whose connection comes from the
+environment (MONITOR_WAREHOUSE_URL -> DBT_PG_*); AIRFLOW__COSMOS__CACHE_DIR caches the parse.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, dag, task
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, LoadMode
+
+from expectations.alerts import on_gate_failure
+from monitor import pipeline
+from monitor.settings import REPO_ROOT, require_warehouse_url
+from monitor.transform import DBT_DIR, dbt_env
+
+RAW_POSTS = Asset(name="raw_posts", uri="postgres://warehouse/monitor/raw/posts")
+POST_CLASSIFICATIONS = Asset(
+    name="post_classifications", uri="postgres://warehouse/monitor/ml/classified_posts"
+)
+OFFICIAL_STATISTICS = Asset(
+    name="official_statistics", uri="postgres://warehouse/monitor/raw/statistics_observations"
+)
+PUBLISHED_MARTS = Asset(
+    name="published_mart_city_area_daily",
+    uri="postgres://warehouse/monitor/published/mart_city_area_daily",
+)
+
+# The manifest of the last dbt run (tests, pipeline, CI `dbt parse`) renders the group without
+# running dbt at parse time; without one, Cosmos's own parser (no dbt, no Variable cache).
+MANIFEST = DBT_DIR / "target" / "manifest.json"
+LOAD_MODE = LoadMode.DBT_MANIFEST if MANIFEST.exists() else LoadMode.CUSTOM
+
+_url = os.environ.get("MONITOR_WAREHOUSE_URL")
+DBT_ENV = dbt_env(_url) if _url else {}
+# `dbt ls` (parsing only, no connection) needs the profile's variables to exist.
+RENDER_ENV = DBT_ENV or {
+    "DBT_PG_HOST": "localhost",
+    "DBT_PG_USER": "parse",
+    "DBT_PG_DBNAME": "parse",
+}
+
+
+@dag(
+    dag_id="build_warehouse",
+    schedule=(RAW_POSTS | POST_CLASSIFICATIONS | OFFICIAL_STATISTICS),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["dbt", "quality", "publish", "warehouse"],
+    default_args={
+        "owner": "analytics-engineering",
+        "retries": 1,
+        "retry_delay": timedelta(minutes=1),
+    },
+    doc_md=__doc__,
+)
+def build_warehouse():
+    dbt = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_DIR,
+            manifest_path=MANIFEST if MANIFEST.exists() else None,
+        ),
+        profile_config=ProfileConfig(
+            profile_name="urban_integration_monitor",
+            target_name="warehouse",
+            profiles_yml_filepath=DBT_DIR / "profiles.yml",
+        ),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.LOCAL,
+            dbt_executable_path=str(REPO_ROOT / ".venv" / "bin" / "dbt"),
+        ),
+        render_config=RenderConfig(load_method=LOAD_MODE, env_vars=RENDER_ENV),
+        operator_args={"env": DBT_ENV, "append_env": True, "install_deps": False},
+    )
+
+    # A failed gate is not transient: retrying cannot fix the data.
+    @task(retries=0, on_failure_callback=on_gate_failure)
+    def quality_gate() -> str:
+        return pipeline.audit(require_warehouse_url())
+
+    @task(outlets=[PUBLISHED_MARTS])
+    def publish(gate_run_id: str) -> None:
+        pipeline.publish_marts(require_warehouse_url(), gate_run_id)
+
+    gate = quality_gate()
+    dbt >> gate
+    publish(gate)
+
+
+build_warehouse()

@@ -1,0 +1,59 @@
+{#- City x integration area x period from the additive daily sums (int_city_area_day).
+    `period` is `day`, `week` (ISO week, Monday) or `month`; the output column has that name. -#}
+{% macro city_area_rollup(period) -%}
+with cells as (
+    select
+        d.city_code,
+        d.area_id,
+        {% if period == 'day' -%}
+            d.day as period_start,
+        {%- else -%}
+        cast(date_trunc('{{ period }}', d.day) as date) as period_start,
+    {%- endif %}
+        d.posts,
+        d.sentiment_posts,
+        d.polarity_sum,
+        d.negative_posts,
+        d.hate_classified_posts,
+        d.hate_posts
+    from {{ ref('int_city_area_day') }} as d
+),
+
+sums as (
+    select
+        c.city_code,
+        c.area_id,
+        c.period_start,
+        sum(c.posts) as posts,
+        sum(c.sentiment_posts) as sentiment_posts,
+        sum(c.polarity_sum) as polarity_sum,
+        sum(c.negative_posts) as negative_posts,
+        sum(c.hate_classified_posts) as hate_classified_posts,
+        sum(c.hate_posts) as hate_posts
+    from cells as c
+    group by c.city_code, c.area_id, c.period_start
+)
+
+select
+    c.city_code,
+    c.city_name,
+    c.country_code,
+    s.area_id,
+    ar.label as area_label,
+    ar.dimension,
+    s.period_start as {{ period }},
+    cast(s.posts as integer) as posts,
+    cast(t.posts as integer) as city_posts,
+    cast(s.posts as double precision) / t.posts as attention_share,
+    cast(s.sentiment_posts as integer) as sentiment_posts,
+    cast(s.polarity_sum / nullif(s.sentiment_posts, 0) as double precision) as mean_sentiment,
+    cast(s.negative_posts as double precision)
+    / nullif(s.sentiment_posts, 0) as negative_share,
+    cast(s.hate_classified_posts as integer) as hate_classified_posts,
+    cast(s.hate_posts as double precision) / nullif(s.hate_classified_posts, 0) as hate_share
+from sums as s
+inner join sums as t
+    on s.city_code = t.city_code and s.period_start = t.period_start and t.area_id = '*'
+inner join {{ ref('dim_cities') }} as c on s.city_code = c.city_code
+inner join {{ ref('dim_integration_areas') }} as ar on s.area_id = ar.area_id
+{%- endmacro %}

@@ -1,0 +1,47 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['city_code', 'day'],
+        incremental_strategy='delete+insert',
+        indexes=[{'columns': ['city_code', 'day']}, {'columns': ['max_post_id']}],
+    )
+}}
+-- Tracked keywords per city and day: how many posts mention each term (a post counts once per
+-- term and label). Incremental per (city, day) cell like int_city_area_day.
+with {{ current_key_cte() }},
+
+posts as (
+    select
+        f.post_id,
+        f.city_code,
+        f.day
+    from {{ ref('fct_posts') }} as f
+    where
+        f.city_code is not null
+        {{ affected_cells_filter('f') }}
+),
+
+mentions as (
+    select distinct
+        p.post_id,
+        p.city_code,
+        p.day,
+        k.keyword,
+        k.kind,
+        k.label
+    from posts as p
+    inner join {{ ref('stg_ml__post_keywords') }} as k on p.post_id = k.post_id
+)
+
+select
+    m.city_code,
+    m.day,
+    m.keyword,
+    m.kind,
+    m.label,
+    count(*) as posts,
+    max(m.post_id) as max_post_id,
+    max(c.versions_key) as versions_key
+from mentions as m
+cross join current_key as c
+group by m.city_code, m.day, m.keyword, m.kind, m.label

@@ -1,0 +1,78 @@
+-- Source coverage: posts per source, platform, language and city per month, with the caveats
+-- a user must read next to any figure built on them (`caveats`, a list of short codes that
+-- docs/marts.md explains). city_code 'unknown' = the source's city is not in the gazetteer.
+with posts as (
+    select
+        f.source,
+        f.platform,
+        f.lang,
+        coalesce(f.city_code, 'unknown') as city_code,
+        f.month,
+        f.day,
+        f.sentiment,
+        f.is_hate
+    from {{ ref('fct_posts') }} as f
+),
+
+cells as (
+    select
+        p.source,
+        p.platform,
+        p.lang,
+        p.city_code,
+        p.month,
+        count(*) as posts,
+        count(distinct p.day) as active_days,
+        min(p.day) as first_day,
+        max(p.day) as last_day,
+        count(p.sentiment) as sentiment_posts,
+        count(p.is_hate) as hate_classified_posts
+    from posts as p
+    group by p.source, p.platform, p.lang, p.city_code, p.month
+),
+
+context as (
+    select
+        c.*,
+        sum(c.posts) over (partition by c.city_code, c.month) as city_month_posts
+    from cells as c
+),
+
+city_sources as (
+    select
+        c.city_code,
+        c.month,
+        count(distinct c.source) as sources
+    from cells as c
+    group by c.city_code, c.month
+)
+
+select
+    x.source,
+    x.platform,
+    x.lang,
+    x.city_code,
+    x.month,
+    cast(x.posts as integer) as posts,
+    cast(x.active_days as integer) as active_days,
+    x.first_day,
+    x.last_day,
+    cast(x.posts as double precision) / x.city_month_posts as share_of_city_month,
+    cast(x.sentiment_posts as double precision) / x.posts as sentiment_classified_share,
+    cast(x.hate_classified_posts as double precision) / x.posts as hate_classified_share,
+    cast(s.sources as integer) as city_month_sources,
+    array_remove(array[
+        case when x.source like 'demo%' then 'synthetic_demo_data' end,
+        case when x.city_code = 'unknown' then 'city_not_resolved' end,
+        case when x.lang = 'und' then 'language_undetermined' end,
+        case when x.posts < {{ min_cell_size() }} then 'few_posts' end,
+        case when s.sources = 1 then 'single_source_for_city' end,
+        case
+            when x.active_days < extract(day from (x.month + interval '1 month' - interval '1 day'))
+                then 'partial_month'
+        end,
+        case when x.sentiment_posts < x.posts then 'not_fully_classified' end,
+        case when x.platform = 'x_import' then 'file_import_not_live' end
+    ], null) as caveats
+from context as x
+inner join city_sources as s on x.city_code = s.city_code and x.month = s.month

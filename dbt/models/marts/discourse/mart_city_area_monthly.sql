@@ -1,0 +1,3 @@
+{{ config(indexes=[{'columns': ['city_code', 'month']}, {'columns': ['month']}]) }}
+-- City x integration area x calendar month: the monthly roll-up of mart_city_area_daily.
+{{ city_area_rollup('month') }}

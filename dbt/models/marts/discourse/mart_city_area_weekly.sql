@@ -1,0 +1,3 @@
+{{ config(indexes=[{'columns': ['city_code', 'week']}, {'columns': ['week']}]) }}
+-- City x integration area x ISO week (Monday): the weekly roll-up of mart_city_area_daily.
+{{ city_area_rollup('week') }}

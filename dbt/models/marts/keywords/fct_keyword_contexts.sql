@@ -1,0 +1,49 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['city_code', 'day'],
+        incremental_strategy='delete+insert',
+        indexes=[{'columns': ['city_code', 'day', 'keyword']}, {'columns': ['max_post_id']}],
+    )
+}}
+-- Keyword-in-context samples: up to `kwic_samples` windows of scrubbed text per city, day and
+-- term, the earliest posts first (deterministic). Contains post text: detail role only, never
+-- published to BI.
+with {{ current_key_cte() }},
+
+contexts as (
+    select
+        f.city_code,
+        f.day,
+        k.keyword,
+        k.kind,
+        k.label,
+        k.post_id,
+        k.position,
+        k.context,
+        row_number() over (
+            partition by f.city_code, f.day, k.keyword
+            order by k.post_id, k.position, k.label
+        ) as sample_rank
+    from {{ ref('stg_ml__post_keywords') }} as k
+    inner join {{ ref('fct_posts') }} as f on k.post_id = f.post_id
+    where
+        f.city_code is not null
+        {{ affected_cells_filter('f') }}
+)
+
+select
+    c.city_code,
+    c.day,
+    c.keyword,
+    c.kind,
+    c.label,
+    c.sample_rank,
+    c.post_id,
+    c.position,
+    c.context,
+    max(c.post_id) over (partition by c.city_code, c.day) as max_post_id,
+    k.versions_key
+from contexts as c
+cross join current_key as k
+where c.sample_rank <= {{ var('kwic_samples') }}

@@ -1,0 +1,7 @@
+"""`python -m extractors`: see `extractors.cli`."""
+
+import sys
+
+from extractors.cli import main
+
+sys.exit(main())

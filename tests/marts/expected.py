@@ -1,0 +1,123 @@
+"""Expected mart figures computed straight from the import file: plain Python over the
+generator's ground-truth labels (areas, sentiment, hate), no SQL. The pipeline's language and
+area classifiers agree with the labels on the demo data (tests/e2e checks that); sentiment and
+hate come from bench.warehouse.load_oracle_classifications, i.e. from the same labels."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+
+from bench.warehouse import POLARITY
+from monitor.settings import REPO_ROOT
+from tests.e2e.expected import known_cities
+
+
+def _day(post: dict) -> date:
+    return datetime.fromisoformat(post["created_at"].replace("Z", "+00:00")).astimezone(UTC).date()
+
+
+def _cells(posts: list[dict], period) -> dict[tuple[str, str, date], list[dict]]:
+    """(city, area or '*', period start) -> posts."""
+    cities = known_cities()
+    out: dict = defaultdict(list)
+    for p in posts:
+        if p.get("city_code") not in cities:
+            continue
+        start = period(_day(p))
+        out[(p["city_code"], "*", start)].append(p)
+        for area in set(p["labels"]["areas"]):
+            out[(p["city_code"], area, start)].append(p)
+    return out
+
+
+def _figures(group: list[dict]) -> dict:
+    n = len(group)
+    return {
+        "posts": n,
+        "mean_sentiment": sum(POLARITY[p["labels"]["sentiment"]] for p in group) / n,
+        "negative_share": sum(p["labels"]["sentiment"] == "negative" for p in group) / n,
+        "hate_share": sum(bool(p["labels"]["hate"]) for p in group) / n,
+    }
+
+
+def day(d: date) -> date:
+    return d
+
+
+def week(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def month(d: date) -> date:
+    return d.replace(day=1)
+
+
+def city_area_period(posts: list[dict], period=day) -> dict[tuple[str, str, date], dict]:
+    cells = _cells(posts, period)
+    out = {}
+    for (city, area, start), group in cells.items():
+        if area == "*":
+            continue
+        f = _figures(group)
+        f["city_posts"] = len(cells[(city, "*", start)])
+        out[(city, area, start)] = f
+    return out
+
+
+def events() -> list[dict]:
+    with (REPO_ROOT / "dbt" / "seeds" / "events.csv").open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def city_countries() -> dict[str, str]:
+    with (REPO_ROOT / "dbt" / "seeds" / "cities.csv").open(encoding="utf-8") as f:
+        return {r["city_code"]: r["country_code"] for r in csv.DictReader(f)}
+
+
+def _z2(x1: int, n1: int, x2: int, n2: int) -> float | None:
+    if n1 == 0 or n2 == 0 or x1 + x2 in (0, n1 + n2):
+        return None
+    p = (x1 + x2) / (n1 + n2)
+    return (x1 / n1 - x2 / n2) / math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
+
+
+def event_reactions(posts: list[dict], window: int = 7) -> dict[str, dict]:
+    cities, countries = known_cities(), city_countries()
+    out = {}
+    for e in events():
+        d0 = date.fromisoformat(e["event_date"])
+        groups: dict[str, list[dict]] = {"before": [], "after": []}
+        for p in posts:
+            city = p.get("city_code")
+            if city not in cities:
+                continue
+            in_scope = city == e["code"] if e["scope"] == "city" else countries[city] == e["code"]
+            d = _day(p)
+            if in_scope and d0 - timedelta(days=window) <= d < d0 + timedelta(days=window):
+                groups["before" if d < d0 else "after"].append(p)
+        b, a = groups["before"], groups["after"]
+        hb = sum(bool(p["labels"]["hate"]) for p in b)
+        ha = sum(bool(p["labels"]["hate"]) for p in a)
+        vz = (len(a) - len(b)) / math.sqrt(len(a) + len(b)) if a or b else None
+        hz = _z2(ha, len(a), hb, len(b))
+        out[e["event_id"]] = {
+            "posts_before": len(b),
+            "posts_after": len(a),
+            "volume_z": vz,
+            "volume_p_value": math.erfc(abs(vz) / math.sqrt(2)) if vz is not None else None,
+            "hate_share_z": hz,
+        }
+    return out
+
+
+def source_coverage(posts: list[dict]) -> dict[tuple[str, str, str, str, date], int]:
+    """(source, platform, lang label, city or 'unknown', month) -> posts."""
+    cities = known_cities()
+    out: dict = defaultdict(int)
+    for p in posts:
+        city = p["city_code"] if p.get("city_code") in cities else "unknown"
+        out[(p["source"], p["platform"], p["lang"], city, month(_day(p)))] += 1
+    return dict(out)
