@@ -50,11 +50,12 @@ def ingest(url: str, import_dir: Path, *, pepper: str) -> dict[str, dict]:
 
 
 def classify(url: str) -> dict[str, int]:
-    from classifiers.areas_keywords import AreaKeywordTask
-    from classifiers.language import LanguageTask
-    from classifiers.stage import classify_pending
+    """Every classification task (language, areas, sentiment, hate, places, keywords) on the
+    posts the current model versions have not seen: the same routine as the classify_posts DAG,
+    so both register the same versions and the marts never mix them."""
+    from classifiers.warehouse import classify_warehouse
 
-    return {task.task: classify_pending(url, task) for task in (LanguageTask(), AreaKeywordTask())}
+    return classify_warehouse(url)
 
 
 def build(url: str) -> int:

@@ -24,8 +24,12 @@ def read_posts(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def city_area_daily(posts: list[dict]) -> dict[tuple[str, str, str], tuple[int, int]]:
-    """(city_code, area_id, day) -> (posts with the area, all posts of the city that day)."""
+def city_area_daily(
+    posts: list[dict], areas: dict[tuple[str, str], set[str]] | None = None
+) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """(city_code, area_id, day) -> (posts with the area, all posts of the city that day).
+    Areas per post are the generator's labels, or `areas` ((source, external_id) -> area ids),
+    e.g. what the classifier wrote."""
     cities = known_cities()
     city_day: Counter[tuple[str, str]] = Counter()
     area_day: Counter[tuple[str, str, str]] = Counter()
@@ -35,6 +39,8 @@ def city_area_daily(posts: list[dict]) -> dict[tuple[str, str, str], tuple[int, 
         day = datetime.fromisoformat(post["created_at"].replace("Z", "+00:00")).astimezone(UTC)
         key = (post["city_code"], day.date().isoformat())
         city_day[key] += 1
-        for area in set(post["labels"]["areas"]):
+        key_id = (post["source"], post["external_id"])
+        tagged = post["labels"]["areas"] if areas is None else areas.get(key_id, set())
+        for area in set(tagged):
             area_day[(key[0], area, key[1])] += 1
     return {k: (n, city_day[(k[0], k[2])]) for k, n in area_day.items()}

@@ -1,7 +1,7 @@
 """Expected mart figures computed straight from the import file: plain Python over the
-generator's ground-truth labels (areas, sentiment, hate), no SQL. The pipeline's language and
-area classifiers agree with the labels on the demo data (tests/e2e checks that); sentiment and
-hate come from bench.warehouse.load_oracle_classifications, i.e. from the same labels."""
+generator's ground-truth labels (areas, sentiment, hate), no SQL. The test loads the same labels
+as the classifications ("oracle" versions), so the marts are checked apart from classifier
+accuracy (tests/e2e runs the real classifiers; docs/evaluation.md measures them)."""
 
 from __future__ import annotations
 
