@@ -162,10 +162,34 @@ class MipexSection(_Strict):
     files: list[MipexFile] = Field(default_factory=list)
 
 
+class GiscoSection(_Strict):
+    """Where GISCO distributes the Urban Audit cities (GeoJSON, one feature per city)."""
+
+    base_url: str = "https://gisco-services.ec.europa.eu/distribution/v2/urau"
+    year: int = 2021  # the Urban Audit release
+    # LB = label points (Point geometry); RG_100K = boundaries (the centroid is used).
+    file: str = "geojson/URAU_LB_{year}_4326_CITIES.geojson"
+    timeout_seconds: float = 120
+    retries: int = 4
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url.rstrip('/')}/{self.file.format(year=self.year)}"
+
+
+class CitiesSection(_Strict):
+    """Which cities the platform knows: the project's seed only (offline, the default), or the
+    seed plus every Urban Audit city GISCO lists (``load_gisco_cities`` when online)."""
+
+    source: Literal["seed", "gisco"] = "seed"
+    gisco: GiscoSection = Field(default_factory=GiscoSection)
+
+
 class StatisticsConfig(_Strict):
     eurostat: EurostatSection = Field(default_factory=EurostatSection)
     pxweb: PxwebSection = Field(default_factory=PxwebSection)
     mipex: MipexSection = Field(default_factory=MipexSection)
+    cities: CitiesSection = Field(default_factory=CitiesSection)
 
     def eurostat_dataset(self, dataset_id: str) -> EurostatDataset:
         for d in self.eurostat.datasets:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from extractors.statistics.config import MappingRules, StatisticsConfig, load_config
 from extractors.statistics.eurostat import EurostatClient, parse_eurostat
+from extractors.statistics.gisco import gisco_city_codes
 from extractors.statistics.jsonstat import parse_jsonstat
 from extractors.statistics.mipex import reconcile, store_mipex
+from extractors.statistics.model import StatisticsTable
 from extractors.statistics.pxweb import PxwebClient, parse_pxweb
 from extractors.statistics.reference import geo_resolver
 from extractors.statistics.sdmx_csv import parse_sdmx_csv
@@ -21,6 +23,45 @@ from extractors.statistics.store import map_rows, store_fetch
 from monitor.settings import load_settings
 
 log = logging.getLogger(__name__)
+
+
+def _land(
+    url: str,
+    table: StatisticsTable,
+    rules: MappingRules,
+    *,
+    provider: str,
+    request: str,
+    body: bytes,
+    geo_map: dict[str, str] | None = None,
+    scope_geo_codes: list[str] | None = None,
+) -> dict:
+    """Map a parsed answer to warehouse rows and land them as versions (shared by every source)."""
+    rows, rejected = map_rows(
+        table, rules, provider=provider, resolver=geo_resolver(), geo_map=geo_map
+    )
+    return store_fetch(
+        url,
+        provider=provider,
+        dataset=table.dataset,
+        request=request,
+        data_format=table.data_format,
+        body=body,
+        table=table,
+        rows=rows,
+        rejected=rejected,
+        scope_geo_codes=scope_geo_codes,
+    ).as_dict()
+
+
+def requested_city_codes(url: str, config: StatisticsConfig) -> list[str]:
+    """The Urban Audit cities to ask for: the seed's, plus GISCO's when ``cities.source`` is
+    ``gisco`` and they have been loaded (:func:`extractors.statistics.gisco.load_gisco_cities`)."""
+    codes = list(geo_resolver().city_codes)
+    if config.cities.source == "gisco":
+        known = set(codes)
+        codes += [c for c in gisco_city_codes(url) if c not in known]
+    return codes
 
 
 def ingest_eurostat_dataset(
@@ -33,11 +74,10 @@ def ingest_eurostat_dataset(
     """Fetch one configured Eurostat dataset and land it as versions."""
     config = config or load_config()
     ds = config.eurostat_dataset(dataset_id)
-    resolver = geo_resolver()
     if ds.geo_scope == "cities":
-        geo_codes: list[str] | None = resolver.city_codes
+        geo_codes: list[str] | None = requested_city_codes(url, config)
     elif ds.geo_scope == "countries":
-        geo_codes = resolver.countries.codes(ds.country_groups)
+        geo_codes = geo_resolver().countries.codes(ds.country_groups)
     else:
         geo_codes = None
     client = client or EurostatClient(config.eurostat)
@@ -50,19 +90,15 @@ def ingest_eurostat_dataset(
             ds.format,
             table.data_format,
         )
-    rows, rejected = map_rows(table, ds, provider="eurostat", resolver=resolver)
-    report = store_fetch(
+    return _land(
         url,
+        table,
+        ds,
         provider="eurostat",
-        dataset=ds.id,
         request=fetched.url,
-        data_format=table.data_format,
         body=fetched.body,
-        table=table,
-        rows=rows,
-        rejected=rejected,
+        scope_geo_codes=geo_codes,
     )
-    return report.as_dict()
 
 
 def ingest_pxweb_table(
@@ -77,22 +113,15 @@ def ingest_pxweb_table(
     spec = config.pxweb_table(table_id)
     client = client or PxwebClient(config.pxweb)
     fetched = client.fetch(spec)
-    table = parse_pxweb(fetched.body, table=spec)
-    rows, rejected = map_rows(
-        table, spec, provider="pxweb", resolver=geo_resolver(), geo_map=spec.geo_map or None
-    )
-    report = store_fetch(
+    return _land(
         url,
+        parse_pxweb(fetched.body, table=spec),
+        spec,
         provider="pxweb",
-        dataset=spec.id,
         request=f"POST {fetched.url} {fetched.request_body}",
-        data_format=table.data_format,
         body=fetched.body,
-        table=table,
-        rows=rows,
-        rejected=rejected,
+        geo_map=spec.geo_map or None,
     )
-    return report.as_dict()
 
 
 def ingest_statistics_file(
@@ -113,19 +142,9 @@ def ingest_statistics_file(
         table = parse_jsonstat(body, dataset=dataset)
     else:
         table = parse_sdmx_csv(body, dataset=dataset)
-    rules = rules or MappingRules()
-    rows, rejected = map_rows(table, rules, provider=provider, resolver=geo_resolver())
-    return store_fetch(
-        url,
-        provider=provider,
-        dataset=dataset,
-        request=str(path),
-        data_format=table.data_format,
-        body=body,
-        table=table,
-        rows=rows,
-        rejected=rejected,
-    ).as_dict()
+    return _land(
+        url, table, rules or MappingRules(), provider=provider, request=str(path), body=body
+    )
 
 
 def mipex_directory(config: StatisticsConfig) -> Path:
@@ -166,12 +185,12 @@ def enabled_pxweb_tables(config: StatisticsConfig | None = None) -> list[str]:
 
 def summarise(reports: list[dict]) -> dict:
     """Totals over fetch reports, for the DAG's log and the asset event."""
-    keys = ("observations", "new_series", "revised", "unchanged", "rejected")
+    keys = ("observations", "new_series", "revised", "unchanged", "deleted", "rejected")
     totals = {k: sum(int(r.get(k, 0)) for r in reports) for k in keys}
     totals["datasets"] = len(reports)
     log.info(
         "statistics: %(datasets)d datasets, %(observations)d observations, %(new_series)d new, "
-        "%(revised)d revised, %(rejected)d rejected",
+        "%(revised)d revised, %(deleted)d deleted, %(rejected)d rejected",
         totals,
     )
     return totals
@@ -182,20 +201,21 @@ def ingest_all(url: str, *, config: StatisticsConfig | None = None) -> dict:
     config = config or load_config()
     report: dict[str, dict] = {}
     failures: dict[str, str] = {}
-    for ds in config.eurostat.datasets:
-        if ds.enabled:
-            try:
-                report[f"eurostat:{ds.id}"] = ingest_eurostat_dataset(url, ds.id, config=config)
-            except Exception as exc:  # one failing dataset must not stop the others
-                log.exception("eurostat %s failed", ds.id)
-                failures[f"eurostat:{ds.id}"] = str(exc)
-    for t in config.pxweb.tables:
-        if t.enabled:
-            try:
-                report[f"pxweb:{t.id}"] = ingest_pxweb_table(url, t.id, config=config)
-            except Exception as exc:
-                log.exception("pxweb %s failed", t.id)
-                failures[f"pxweb:{t.id}"] = str(exc)
+    sources = [
+        *(
+            ("eurostat", d.id, ingest_eurostat_dataset)
+            for d in config.eurostat.datasets
+            if d.enabled
+        ),
+        *(("pxweb", t.id, ingest_pxweb_table) for t in config.pxweb.tables if t.enabled),
+    ]
+    for provider, source_id, ingest_one in sources:
+        key = f"{provider}:{source_id}"
+        try:
+            report[key] = ingest_one(url, source_id, config=config)
+        except Exception as exc:  # one failing source must not stop the others
+            log.exception("%s failed", key)
+            failures[key] = str(exc)
     report["mipex"] = import_mipex(url, config=config)
     if failures:
         raise RuntimeError(

@@ -6,6 +6,13 @@
 are new or changed since the latest stored version, and the rejected cells, in one transaction
 under an advisory lock per dataset (two concurrent fetches of one dataset cannot both write the
 same version).
+
+A cell that an earlier answer had and the current one lacks is marked deleted: a tombstone
+version (``deleted``, no value), so the latest view stops showing it while its history stays.
+Only cells inside the answer's scope are tombstoned: the geographies asked for (when the request
+named them) and periods from the answer's first period on (a query for "the last ten years"
+moves forward without deleting the oldest year). An empty answer tombstones nothing: it is more
+likely a broken query than a withdrawn dataset.
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ class FetchReport:
     revised: int
     unchanged: int
     rejected: int
+    deleted: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -183,8 +191,13 @@ def store_fetch(
     table: StatisticsTable,
     rows: list[tuple],
     rejected: list[tuple[str, str, str]],
+    scope_geo_codes: Sequence[str] | None = None,
 ) -> FetchReport:
-    """Land one fetch; only observations new or changed since their latest version are written."""
+    """Land one fetch; only observations new or changed since their latest version are written,
+    and cells of the fetch's scope missing from the answer get a tombstone version.
+
+    ``scope_geo_codes``: the geographies the request asked for (None: all of the dataset's).
+    """
     run_id = new_run_id(provider, dataset)
     source = f"{provider}:{dataset}"
     content_hash = hashlib.sha256(body).hexdigest()
@@ -227,13 +240,13 @@ def store_fetch(
             SELECT n.*,
                    CASE
                        WHEN l.series_key IS NULL THEN 'new'
-                       WHEN l.value IS DISTINCT FROM n.value OR l.flags <> n.flags
+                       WHEN l.deleted OR l.value IS DISTINCT FROM n.value OR l.flags <> n.flags
                             OR l.confidential <> n.confidential THEN 'revised'
                        ELSE 'unchanged'
                    END AS change
             FROM incoming AS n
             LEFT JOIN LATERAL (
-                SELECT o.series_key, o.value, o.flags, o.confidential
+                SELECT o.series_key, o.value, o.flags, o.confidential, o.deleted
                 FROM raw.statistics_observations AS o
                 WHERE o.provider = n.provider AND o.dataset = n.dataset
                   AND o.series_key = n.series_key AND o.period = n.period
@@ -250,6 +263,15 @@ def store_fetch(
         )
         cur.execute("SELECT change, count(*) FROM classified GROUP BY change")
         counts = dict(cur.fetchall())
+        deleted = _write_tombstones(
+            cur,
+            table,
+            provider=provider,
+            dataset=dataset,
+            fetched_at=fetched_at,
+            fetch_id=fetch_id,
+            scope_geo_codes=scope_geo_codes,
+        )
         for position, reason, record in rejected:
             cur.execute(
                 "INSERT INTO raw.rejected_records (run_id, source, position, reason, record, "
@@ -274,11 +296,19 @@ def store_fetch(
             revised=counts.get("revised", 0),
             unchanged=counts.get("unchanged", 0),
             rejected=len(rejected),
+            deleted=deleted,
         )
         cur.execute(
             "UPDATE raw.statistics_fetches SET new_series = %s, revised = %s, unchanged = %s, "
-            "rejected = %s WHERE fetch_id = %s",
-            (report.new_series, report.revised, report.unchanged, report.rejected, fetch_id),
+            "rejected = %s, deleted = %s WHERE fetch_id = %s",
+            (
+                report.new_series,
+                report.revised,
+                report.unchanged,
+                report.rejected,
+                report.deleted,
+                fetch_id,
+            ),
         )
         cur.execute(
             "UPDATE raw.import_runs SET status = 'succeeded', finished_at = now(), inserted = %s, "
@@ -286,13 +316,72 @@ def store_fetch(
             (report.new_series, report.revised, report.unchanged, report.rejected, run_id),
         )
     log.info(
-        "%s: %d observations: %d new, %d revised, %d unchanged; %d rejected (run %s)",
+        "%s: %d observations: %d new, %d revised, %d unchanged, %d deleted; %d rejected (run %s)",
         source,
         report.observations,
         report.new_series,
         report.revised,
         report.unchanged,
+        report.deleted,
         report.rejected,
         run_id,
     )
     return report
+
+
+def _write_tombstones(
+    cur,
+    table: StatisticsTable,
+    *,
+    provider: str,
+    dataset: str,
+    fetched_at,
+    fetch_id: int,
+    scope_geo_codes: Sequence[str] | None,
+) -> int:
+    """Tombstone the cells of the fetch's scope whose latest version is live but which the
+    answer no longer has; return how many."""
+    if not table.observations:
+        log.warning("%s:%s: empty answer; no cell is marked deleted", provider, dataset)
+        return 0
+    # Every cell the answer has, mapped or not (a cell rejected for an unknown geography still
+    # exists at the source).
+    cur.execute("CREATE TEMP TABLE answered (series_key text, period text) ON COMMIT DROP")
+    cur.copy_expert(
+        "COPY answered (series_key, period) FROM STDIN WITH (FORMAT csv)",
+        _copy_payload(sorted({(".".join(o.codes), o.period) for o in table.observations})),
+    )
+    first_period = min(o.period_start for o in table.observations)
+    cols = ", ".join(OBSERVATION_COLUMNS)
+    cur.execute(
+        f"""
+        INSERT INTO raw.statistics_observations ({cols}, deleted, fetched_at, fetch_id)
+        SELECT provider, dataset, series_key, period, period_start, frequency, geo_code,
+               geo_label, indicator, indicator_label, unit, unit_label,
+               NULL, '', false, NULL, dimensions, true, %(fetched_at)s, %(fetch_id)s
+        FROM (
+            SELECT DISTINCT ON (o.series_key, o.period) o.*
+            FROM raw.statistics_observations AS o
+            WHERE o.provider = %(provider)s AND o.dataset = %(dataset)s
+              AND o.fetched_at < %(fetched_at)s
+            ORDER BY o.series_key, o.period, o.fetched_at DESC
+        ) AS latest
+        WHERE NOT latest.deleted
+          AND latest.period_start >= %(first_period)s
+          AND (%(all_geos)s OR latest.geo_code = ANY(%(geos)s))
+          AND NOT EXISTS (
+              SELECT 1 FROM answered AS a
+              WHERE a.series_key = latest.series_key AND a.period = latest.period
+          )
+        """,
+        {
+            "provider": provider,
+            "dataset": dataset,
+            "fetched_at": fetched_at,
+            "fetch_id": fetch_id,
+            "first_period": first_period,
+            "all_geos": scope_geo_codes is None,
+            "geos": list(scope_geo_codes or []),
+        },
+    )
+    return cur.rowcount

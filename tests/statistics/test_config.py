@@ -36,7 +36,7 @@ def test_required_datasets_are_configured(project_config) -> None:
             assert (d.geo_dimension, d.geo_scope, d.unit_dimension) == ("cities", "cities", None)
         else:
             assert d.geo_scope in ("countries", "all")
-    assert datasets["migr_resfirst"].filters["reason"] == ["TOTAL", "EMP", "FAM", "EDUC", "OTH"]
+    assert datasets["migr_resfirst"].filters["reason"] == ["TOTAL", "OCC", "FAM", "EDUC", "OTH"]
     assert {d.format for d in datasets.values()} == {"jsonstat", "sdmx-csv-1.0", "sdmx-csv-2.0"}
     assert datasets["urb_cpop1"].aliases == {"DE1001V": "population"}
 
@@ -52,7 +52,7 @@ def test_requests_are_built_per_format(project_config) -> None:
 
     url, params = client.request_for(project_config.eurostat_dataset("migr_resfirst"), countries)
     assert url.endswith("/sdmx/3.0/data/dataflow/ESTAT/migr_resfirst/1.0/*")
-    assert ("c[reason]", "TOTAL,EMP,FAM,EDUC,OTH") in params
+    assert ("c[reason]", "TOTAL,OCC,FAM,EDUC,OTH") in params
     assert ("formatVersion", "2.0") in params and ("labels", "both") in params
 
     url, params = client.request_for(project_config.eurostat_dataset("lfsa_ugan"), None)

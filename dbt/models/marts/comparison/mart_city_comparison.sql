@@ -2,7 +2,10 @@
 -- is, normalised so cities of any size compare. Discourse figures (all posts of the city, any
 -- area) per 100,000 inhabitants and per post (shares); official statistics as of the period:
 -- the latest value whose period starts on or before the period's end (`*_period` says which).
--- MIPEX is the country's overall score of the latest edition on or before the period.
+-- Which indicators feed which column is data (seed comparison_indicators): the demo file's ids
+-- and the real ones (Eurostat urb_cpop1, urb_cpopcb counts turned into shares, urb_clma,
+-- lfsa_urgan at country level, MIPEX) alike. A city's own figure beats its country's; among
+-- figures of one level the latest period wins, then the seed's priority.
 with periods as (
     select
         'year' as period_type,
@@ -50,23 +53,67 @@ discourse as (
     group by p.period_type, p.period_start, p.city_code
 ),
 
-city_stats as (
+mapping as (
     select
+        indicator,
+        geo_level,
+        comparison_column,
+        method,
+        priority
+    from {{ ref('comparison_indicators') }}
+),
+
+-- Population per city and period: the denominator of the figures published as counts.
+city_population as (
+    select distinct on (s.city_code, s.period)
         s.city_code,
-        s.indicator,
         s.period,
-        s.period_start,
         s.value
     from {{ ref('fct_city_statistics') }} as s
-    where
-        s.value is not null
-        and s.frequency = 'A'
-        and s.indicator in (
-            'population',
-            'foreign_citizens_share',
-            'unemployment_rate',
-            'unemployment_rate_foreign'
-        )
+    inner join mapping as m
+        on
+            s.indicator = m.indicator
+            and m.geo_level = 'city'
+            and m.comparison_column = 'population'
+    where s.value > 0 and s.frequency = 'A'
+    order by s.city_code asc, s.period asc, m.priority asc, s.fetched_at desc
+),
+
+official as (
+    select
+        s.city_code,
+        m.geo_level,
+        m.comparison_column,
+        m.priority,
+        s.period,
+        s.period_start,
+        s.fetched_at,
+        case
+            when m.method = 'share_of_population' then 100 * s.value / p.value
+            else s.value
+        end as value  -- noqa: RF04
+    from {{ ref('fct_city_statistics') }} as s
+    inner join mapping as m on s.indicator = m.indicator and m.geo_level = 'city'
+    left join city_population as p
+        on
+            m.method = 'share_of_population'
+            and s.city_code = p.city_code
+            and s.period = p.period
+    where s.value is not null and s.frequency = 'A'
+    union all
+    select
+        c.city_code,
+        m.geo_level,
+        m.comparison_column,
+        m.priority,
+        s.period,
+        s.period_start,
+        s.fetched_at,
+        s.value
+    from {{ ref('fct_country_statistics') }} as s
+    inner join mapping as m on s.indicator = m.indicator and m.geo_level = 'country'
+    inner join {{ ref('dim_cities') }} as c on s.country_code = c.country_code
+    where s.value is not null and s.frequency = 'A'
 ),
 
 as_of as (
@@ -74,16 +121,19 @@ as_of as (
         d.period_type,
         d.period_start,
         d.city_code,
-        s.indicator,
-        s.period,
-        s.value,
+        o.geo_level,
+        o.comparison_column,
+        o.period,
+        o.value,
         row_number() over (
-            partition by d.period_type, d.period_start, d.city_code, s.indicator
-            order by s.period_start desc, s.period desc
+            partition by
+                d.period_type, d.period_start, d.city_code, o.geo_level, o.comparison_column
+            order by o.period_start desc, o.priority asc, o.fetched_at desc, o.value desc
         ) as recency
     from discourse as d
-    inner join city_stats as s
-        on d.city_code = s.city_code and d.period_end >= s.period_start
+    inner join official as o
+        on d.city_code = o.city_code and d.period_end >= o.period_start
+    where o.value is not null
 ),
 
 stats as (
@@ -91,41 +141,47 @@ stats as (
         a.period_type,
         a.period_start,
         a.city_code,
-        max(a.value) filter (where a.indicator = 'population') as population,
-        max(a.period) filter (where a.indicator = 'population') as population_period,
-        max(a.value) filter (where a.indicator = 'foreign_citizens_share')
-            as foreign_citizens_share,
-        max(a.period) filter (where a.indicator = 'foreign_citizens_share')
-            as foreign_citizens_share_period,
-        max(a.value) filter (where a.indicator = 'unemployment_rate') as unemployment_rate,
-        max(a.value) filter (where a.indicator = 'unemployment_rate_foreign')
-            as unemployment_rate_foreign,
-        max(a.period) filter (where a.indicator = 'unemployment_rate_foreign')
-            as unemployment_period
+        max(a.value) filter (
+            where a.comparison_column = 'population' and a.geo_level = 'city'
+        ) as population,
+        max(a.period) filter (
+            where a.comparison_column = 'population' and a.geo_level = 'city'
+        ) as population_period,
+        max(a.value) filter (
+            where a.comparison_column = 'foreign_citizens_share' and a.geo_level = 'city'
+        ) as foreign_citizens_share,
+        max(a.period) filter (
+            where a.comparison_column = 'foreign_citizens_share' and a.geo_level = 'city'
+        ) as foreign_citizens_share_period,
+        max(a.value) filter (
+            where a.comparison_column = 'foreign_born_share' and a.geo_level = 'city'
+        ) as foreign_born_share,
+        max(a.period) filter (
+            where a.comparison_column = 'foreign_born_share' and a.geo_level = 'city'
+        ) as foreign_born_share_period,
+        max(a.value) filter (
+            where a.comparison_column = 'unemployment_rate' and a.geo_level = 'city'
+        ) as unemployment_rate_city,
+        max(a.value) filter (
+            where a.comparison_column = 'unemployment_rate_foreign' and a.geo_level = 'city'
+        ) as unemployment_rate_foreign_city,
+        max(a.period) filter (
+            where a.comparison_column = 'unemployment_rate_foreign' and a.geo_level = 'city'
+        ) as unemployment_period_city,
+        max(a.value) filter (
+            where a.comparison_column = 'unemployment_rate' and a.geo_level = 'country'
+        ) as unemployment_rate_country,
+        max(a.value) filter (
+            where a.comparison_column = 'unemployment_rate_foreign' and a.geo_level = 'country'
+        ) as unemployment_rate_foreign_country,
+        max(a.period) filter (
+            where a.comparison_column = 'unemployment_rate_foreign' and a.geo_level = 'country'
+        ) as unemployment_period_country,
+        max(a.value) filter (where a.comparison_column = 'mipex_overall') as mipex_overall,
+        max(a.period) filter (where a.comparison_column = 'mipex_overall') as mipex_edition
     from as_of as a
     where a.recency = 1
     group by a.period_type, a.period_start, a.city_code
-),
-
-mipex as (
-    select
-        d.period_type,
-        d.period_start,
-        d.city_code,
-        m.value,
-        m.period,
-        row_number() over (
-            partition by d.period_type, d.period_start, d.city_code
-            order by m.period_start desc, m.fetched_at desc
-        ) as recency
-    from discourse as d
-    inner join {{ ref('dim_cities') }} as c on d.city_code = c.city_code
-    inner join {{ ref('fct_country_statistics') }} as m
-        on
-            c.country_code = m.country_code
-            and m.indicator = 'mipex_overall'
-            and m.value is not null
-            and d.period_end >= m.period_start
 )
 
 select
@@ -148,12 +204,25 @@ select
     cast(d.hate_posts as double precision) / nullif(d.hate_classified_posts, 0) as hate_share,
     s.foreign_citizens_share,
     s.foreign_citizens_share_period,
-    s.unemployment_rate,
-    s.unemployment_rate_foreign,
-    s.unemployment_rate_foreign - s.unemployment_rate as unemployment_gap_foreign,
-    s.unemployment_period,
-    m.value as mipex_overall,
-    m.period as mipex_edition
+    s.foreign_born_share,
+    s.foreign_born_share_period,
+    -- Unemployment: the city's own rates when it has them, else its country's (LFS); the gap
+    -- compares foreign citizens with everyone at the same level, never a city with a country.
+    coalesce(s.unemployment_rate_city, s.unemployment_rate_country) as unemployment_rate,
+    coalesce(s.unemployment_rate_foreign_city, s.unemployment_rate_foreign_country)
+        as unemployment_rate_foreign,
+    case
+        when s.unemployment_rate_foreign_city is not null
+            then s.unemployment_rate_foreign_city - s.unemployment_rate_city
+        else s.unemployment_rate_foreign_country - s.unemployment_rate_country
+    end as unemployment_gap_foreign,
+    coalesce(s.unemployment_period_city, s.unemployment_period_country) as unemployment_period,
+    case
+        when s.unemployment_rate_foreign_city is not null then 'city'
+        when s.unemployment_rate_foreign_country is not null then 'country'
+    end as unemployment_geo_level,
+    s.mipex_overall,
+    s.mipex_edition
 from discourse as d
 inner join {{ ref('dim_cities') }} as c on d.city_code = c.city_code
 left join stats as s
@@ -161,9 +230,3 @@ left join stats as s
         d.period_type = s.period_type
         and d.period_start = s.period_start
         and d.city_code = s.city_code
-left join mipex as m
-    on
-        d.period_type = m.period_type
-        and d.period_start = m.period_start
-        and d.city_code = m.city_code
-        and m.recency = 1

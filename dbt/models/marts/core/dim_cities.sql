@@ -1,6 +1,7 @@
 -- Cities by Urban Audit code: the project's gazetteer (dbt/seeds/cities.csv; codes, names,
--- coordinates and population agree with Eurostat's Urban Audit gazetteer). Names, exonyms,
--- hashtags and slang tags are `|`-separated lists, as analysts edit them in the seed.
+-- coordinates and population agree with Eurostat's Urban Audit gazetteer), plus the Urban Audit
+-- cities loaded from GISCO when online (stg_reference__cities; offline it is the seed). Names,
+-- exonyms, hashtags and slang tags are `|`-separated lists, as analysts edit them in the seed.
 select
     city_code,
     city_name,
@@ -14,5 +15,6 @@ select
     languages,
     other_names,
     hashtags,
-    slang_tags
-from {{ ref('cities') }}
+    slang_tags,
+    reference_source
+from {{ ref('stg_reference__cities') }}

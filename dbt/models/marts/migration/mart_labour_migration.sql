@@ -1,7 +1,8 @@
 -- Labour-migration monitoring: first residence permits (Eurostat migr_resfirst) by reason per
 -- country and year, each reason's share of all first permits, the change on the previous year
 -- and a three-year trend (least-squares slope of permits per year over the year and the two
--- before it). Reason codes: EMP employment, FAM family, EDUC education, OTH other, TOTAL all.
+-- before it). Reason codes: OCC remunerated activities (employment), FAM family, EDUC
+-- education, OTH other, TOTAL all.
 with permits as (
     select
         s.country_code,
@@ -23,7 +24,7 @@ pivot as (
         p.country_name,
         p.year,
         max(p.value) filter (where p.reason = 'TOTAL') as permits_total,
-        max(p.value) filter (where p.reason = 'EMP') as permits_employment,
+        max(p.value) filter (where p.reason = 'OCC') as permits_employment,
         max(p.value) filter (where p.reason = 'FAM') as permits_family,
         max(p.value) filter (where p.reason = 'EDUC') as permits_education,
         max(p.value) filter (where p.reason = 'OTH') as permits_other,

@@ -3,40 +3,10 @@
 -- statistics offices (PxWeb, region codes mapped to city codes) and statistics files (the
 -- demo's synthetic file). Each row keeps its source, so figures never mix without saying so.
 with observations as (
-    select
-        geo_code as city_code,
-        indicator,
-        indicator_label,
-        period,
-        period_start,
-        frequency,
-        value,
-        unit,
-        flags as flag,
-        is_confidential,
-        source,
-        provider,
-        dataset,
-        fetched_at,
-        versions
+    select {{ statistics_fact_columns('city_code') }}
     from {{ ref('stg_eurostat__observations') }}
     union all
-    select
-        geo_code as city_code,
-        indicator,
-        indicator_label,
-        period,
-        period_start,
-        frequency,
-        value,
-        unit,
-        flags as flag,
-        is_confidential,
-        source,
-        provider,
-        dataset,
-        fetched_at,
-        versions
+    select {{ statistics_fact_columns('city_code') }}
     from {{ ref('stg_pxweb__observations') }}
     union all
     select

@@ -3,21 +3,7 @@
 -- strand, period = edition). Aggregates (EU27_2020, EA20) are not countries and stay out.
 with observations as (
     select
-        geo_code as country_code,
-        indicator,
-        indicator_label,
-        period,
-        period_start,
-        frequency,
-        value,
-        unit,
-        flags as flag,
-        is_confidential,
-        source,
-        provider,
-        dataset,
-        fetched_at,
-        versions,
+        {{ statistics_fact_columns('country_code') }},
         false as sources_disagree
     from {{ ref('stg_eurostat__observations') }}
     union all

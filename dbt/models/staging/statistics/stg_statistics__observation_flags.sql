@@ -8,4 +8,4 @@ select
     f.flag
 from {{ ref('stg_statistics__observation_versions') }} as v
 cross join lateral regexp_split_to_table(v.flags, '') as f (flag)
-where v.is_latest and v.flags is not null
+where v.is_latest and not v.is_deleted and v.flags is not null

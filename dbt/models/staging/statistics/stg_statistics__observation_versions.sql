@@ -1,6 +1,7 @@
 -- Every stored version of every observation (Eurostat, PxWeb), oldest first per cell.
 -- A new version exists only when the value, flags or confidentiality changed, so
--- previous_value shows what a revision changed.
+-- previous_value shows what a revision changed. is_deleted marks a tombstone: the cell was
+-- missing from a later answer (it has no value; if the cell comes back, a new version follows).
 select
     provider,
     dataset,
@@ -18,6 +19,7 @@ select
     value,
     nullif(flags, '') as flags,
     confidential as is_confidential,
+    deleted as is_deleted,
     status_raw,
     fetched_at,
     fetch_id,
