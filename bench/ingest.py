@@ -46,6 +46,7 @@ from extractors.landing import (
     POST_COLUMNS,
     ImportStats,
     copy_batch,
+    ensure_partitions,
     finish_run,
     land_batch,
     start_run,
@@ -60,15 +61,36 @@ from monitor.warehouse import connect, connection, drop_database, ensure_databas
 log = logging.getLogger("bench.ingest")
 PEPPER = "bench-pepper-0123456789abcdef"
 
+# One statement per post, through the key registry of the partitioned raw.posts (migration 0009).
 _ROW_UPSERT = f"""
-INSERT INTO raw.posts ({", ".join(POST_COLUMNS)}, run_id)
-VALUES ({", ".join(["%s"] * (len(POST_COLUMNS) + 1))})
-ON CONFLICT ON CONSTRAINT posts_natural_key DO UPDATE SET
+WITH v ({", ".join(POST_COLUMNS)}, run_id) AS (
+    VALUES ({", ".join(["%s"] * (len(POST_COLUMNS) + 1))})
+), new_key AS (
+    INSERT INTO raw.post_keys (source, external_id, created_at)
+    SELECT source, external_id, created_at::timestamptz FROM v
+    ON CONFLICT ON CONSTRAINT post_keys_natural_key DO NOTHING
+    RETURNING post_id, created_at
+), k AS (
+    SELECT post_id, created_at FROM new_key
+    UNION ALL
+    SELECT post_id, created_at FROM raw.post_keys
+    WHERE (source, external_id) = (SELECT source, external_id FROM v)
+)
+INSERT INTO raw.posts (post_id, {", ".join(POST_COLUMNS)}, run_id)
+SELECT k.post_id, v.source, v.external_id, v.platform, k.created_at, v.author_pseudonym, v.text,
+       v.lang_hint, v.city_hint, v.country_hint, v.payload::jsonb, v.content_hash, v.run_id
+FROM v, k
+ON CONFLICT ON CONSTRAINT posts_pkey DO UPDATE SET
     text = EXCLUDED.text, content_hash = EXCLUDED.content_hash, lang_hint = EXCLUDED.lang_hint,
     city_hint = EXCLUDED.city_hint, country_hint = EXCLUDED.country_hint,
     payload = EXCLUDED.payload, run_id = EXCLUDED.run_id, updated_at = now()
 WHERE raw.posts.content_hash <> EXCLUDED.content_hash
 """
+
+
+def _months(posts: list[Post]) -> set:
+    """The months whose partitions the posts need (raw.posts is partitioned by month)."""
+    return {p.created_at.date().replace(day=1) for p in posts}
 
 
 def _admin_url(explicit: str | None) -> str:
@@ -155,6 +177,7 @@ def row_landing(url: str, path: Path) -> dict[str, Any]:
     for items in _pages(path, BATCH_SIZE):
         posts, _ = normalise_items(items, stats, pepper=PEPPER)
         with connection(url, role="monitor_loader") as conn, conn.cursor() as cur:
+            ensure_partitions(cur, _months(posts))
             for post in posts:
                 cur.execute(_ROW_UPSERT, _row(post, stats.run_id))
                 inserted += cur.rowcount
@@ -178,6 +201,7 @@ def row_landing_autocommit(url: str, batch: list[Post]) -> dict[str, Any]:
     try:
         with conn.cursor() as cur:
             cur.execute("SET ROLE monitor_loader")
+            ensure_partitions(cur, _months(batch))
             for post in batch:
                 cur.execute(_ROW_UPSERT, _row(post, stats.run_id))
                 landed += cur.rowcount
@@ -203,6 +227,7 @@ def landing_only(url: str, batches: list[list[Post]], *, rows: bool) -> dict[str
         for batch in batches:
             if rows:
                 with conn.cursor() as cur:
+                    ensure_partitions(cur, _months(batch))
                     for post in batch:
                         cur.execute(_ROW_UPSERT, _row(post, stats.run_id))
                         landed += cur.rowcount

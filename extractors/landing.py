@@ -1,8 +1,12 @@
 """Landing in `raw`: extraction runs, posts by COPY + upsert, rejections, coverage counts.
 
 Every source lands through here, so the rules hold for all of them:
+- `raw.posts` is partitioned by UTC month of `created_at` (migration 0009); its keys live in the
+  unpartitioned registry `raw.post_keys` (natural key, post ids, target of the ml foreign keys).
+  Each batch first makes sure its months' partitions exist (`raw.ensure_post_partitions`);
 - posts are COPYed into a temporary table and upserted on the natural key (`source`,
-  `external_id`): a re-read post adds nothing, an edited one (new content hash) is updated;
+  `external_id`) through the registry: a re-read post adds nothing, an edited one (new content
+  hash) is updated; its `created_at`, hence its partition, stays as first landed;
 - the same statement maintains the coverage registry (`raw.source_coverage` first/last post and
   totals, `raw.source_coverage_daily` counts per UTC day, language and city) from the rows it
   actually inserted, so the counts are exact however often a page is re-read;
@@ -51,19 +55,35 @@ _BATCH_TABLE = (
     "created_at timestamptz, author_pseudonym text, text text, lang_hint text, city_hint text, "
     "country_hint text, payload jsonb, content_hash text, run_id text) ON COMMIT DELETE ROWS"
 )
-# One statement: upsert, then coverage from exactly the rows inserted now (xmax = 0 marks an
-# insert; an update of an edited post is not a new post and is not counted again).
+# Registry first: new natural keys get their post id (the anti-join keeps re-read posts from
+# burning sequence values; ON CONFLICT covers a concurrent writer of the same key).
+_NEW_KEYS = """
+INSERT INTO raw.post_keys (source, external_id, created_at)
+SELECT b.source, b.external_id, b.created_at FROM posts_batch b
+WHERE NOT EXISTS (
+    SELECT 1 FROM raw.post_keys k WHERE k.source = b.source AND k.external_id = b.external_id
+)
+ON CONFLICT ON CONSTRAINT post_keys_natural_key DO NOTHING
+"""
+# Then one statement: upsert the posts under their registry id and created_at (a separate
+# statement, so it sees keys a concurrent writer committed meanwhile), and coverage from exactly
+# the rows inserted now (an update of an edited post is not a new post and is not counted again).
+# An insert never sets updated_at and an update always does: that tells them apart (the system
+# column xmax that did so before cannot be returned from a partitioned table).
 _UPSERT = f"""
 WITH upserted AS (
-    INSERT INTO raw.posts ({_COLS}, run_id)
-    SELECT {_COLS}, run_id FROM posts_batch
-    ON CONFLICT ON CONSTRAINT posts_natural_key DO UPDATE SET
+    INSERT INTO raw.posts (post_id, {_COLS}, run_id)
+    SELECT k.post_id, b.source, b.external_id, b.platform, k.created_at, b.author_pseudonym,
+           b.text, b.lang_hint, b.city_hint, b.country_hint, b.payload, b.content_hash, b.run_id
+    FROM posts_batch b JOIN raw.post_keys k USING (source, external_id)
+    ON CONFLICT ON CONSTRAINT posts_pkey DO UPDATE SET
         text = EXCLUDED.text, content_hash = EXCLUDED.content_hash,
         lang_hint = EXCLUDED.lang_hint, city_hint = EXCLUDED.city_hint,
         country_hint = EXCLUDED.country_hint, payload = EXCLUDED.payload,
         run_id = EXCLUDED.run_id, updated_at = now()
     WHERE raw.posts.content_hash <> EXCLUDED.content_hash
-    RETURNING source, platform, created_at, lang_hint, city_hint, (xmax = 0) AS inserted
+    RETURNING source, platform, created_at, lang_hint, city_hint,
+              (updated_at IS NULL) AS inserted
 ), daily AS (
     INSERT INTO raw.source_coverage_daily AS d (source, day, lang, city, posts)
     SELECT source, (created_at AT TIME ZONE 'UTC')::date, lang_hint, city_hint, count(*)
@@ -168,19 +188,22 @@ def _opt(value: str | None) -> str:
     return "\\N" if value is None else _esc(value)
 
 
-def copy_rows(posts: Iterable[Post], run_id: str) -> str:
-    """The COPY text-format rows of `posts` (columns `POST_COLUMNS`, then `run_id`)."""
-    lines = []
-    append = lines.append
+def copy_lines(posts: Iterable[Post], run_id: str) -> tuple[list[str], list[str]]:
+    """The COPY text-format lines of `posts`, without post ids (the landing adds them): the
+    registry's (`source`, `external_id`, `created_at`) and the posts' (`POST_COLUMNS`, then
+    `run_id`)."""
+    keys: list[str] = []
+    rows: list[str] = []
     tail = _esc(run_id)
     for p in posts:
-        append(
+        key = f"{_esc(p.source)}\t{_esc(p.external_id)}\t"
+        created = p.created_at.isoformat()
+        keys.append(key + created)
+        rows.append(
             "\t".join(
                 (
-                    _esc(p.source),
-                    _esc(p.external_id),
-                    _esc(p.platform),
-                    p.created_at.isoformat(),
+                    key + _esc(p.platform),
+                    created,
                     "\\N" if p.author_pseudonym is None else p.author_pseudonym,
                     _esc(p.text),
                     _opt(p.lang_hint),
@@ -192,8 +215,7 @@ def copy_rows(posts: Iterable[Post], run_id: str) -> str:
                 )
             )
         )
-    append("")
-    return "\n".join(lines)
+    return keys, rows
 
 
 def unique_posts(posts: Iterable[Post]) -> list[Post]:
@@ -204,13 +226,19 @@ def unique_posts(posts: Iterable[Post]) -> list[Post]:
 
 @dataclass
 class CopyBatch:
-    """Posts ready to land: COPY rows with unique natural keys, and what they would add to the
-    coverage registry if they are all new (used when they are COPYed straight in)."""
+    """Posts ready to land: COPY lines with unique natural keys, the UTC months they fall in
+    (their partitions), and what they would add to the coverage registry if they are all new
+    (used when they are COPYed straight in)."""
 
-    rows: str
-    count: int
+    keys: list[str]
+    rows: list[str]
+    months: list[date]
     daily: dict[tuple[str, date, str | None, str | None], int]
     sources: dict[str, tuple[str, datetime, datetime, int]]
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
 
 
 def copy_batch(posts: Iterable[Post], run_id: str) -> CopyBatch:
@@ -231,7 +259,10 @@ def copy_batch(posts: Iterable[Post], run_id: str) -> CopyBatch:
                 max(last, p.created_at),
                 n + 1,
             )
-    return CopyBatch(copy_rows(unique, run_id), len(unique), dict(daily), sources)
+    # created_at is UTC (extractors.records), as are the partition bounds.
+    months = sorted({day.replace(day=1) for (_, day, _, _) in daily})
+    keys, rows = copy_lines(unique, run_id)
+    return CopyBatch(keys, rows, months, dict(daily), sources)
 
 
 def land_posts(conn: Connection, run_id: str, posts: Sequence[Post]) -> tuple[int, int, int]:
@@ -241,24 +272,48 @@ def land_posts(conn: Connection, run_id: str, posts: Sequence[Post]) -> tuple[in
     return land_batch(conn, run_id, copy_batch(posts, run_id))[:3]
 
 
+def ensure_partitions(cur: Any, months: Iterable[date]) -> None:
+    """Create the monthly partitions of `raw.posts` that `months` need and do not have yet. Call
+    it before writing in the transaction (creating a partition waits for other writers'
+    transactions that hold the key registry)."""
+    cur.execute("SELECT raw.ensure_post_partitions(%s::date[])", (list(months),))
+
+
+def _with_ids(ids: Sequence[str], lines: Sequence[str]) -> io.StringIO:
+    return io.StringIO("".join(map("{}\t{}\n".format, ids, lines)))
+
+
 def land_batch(
     conn: Connection, run_id: str, batch: CopyBatch, *, direct: bool = False
 ) -> tuple[int, int, int, bool]:
     """Land a batch; return (inserted, updated, unchanged, landed directly).
 
-    `direct` first tries to COPY the rows straight into `raw.posts` (about 30 % less database
-    work than the upsert, for batches of new posts: a first import); any natural key already
-    there makes it roll back to a savepoint and upsert instead. Either way the result is the
-    same rows and the same coverage counts.
+    `direct` first tries to COPY the keys straight into `raw.post_keys` and the rows into
+    `raw.posts` under post ids drawn from the registry's sequence (less database work than the
+    upsert, for batches of new posts: a first import); any natural key already there makes it
+    roll back to a savepoint and upsert instead. Either way the result is the same rows and the
+    same coverage counts.
     """
     if not batch.count:
         return 0, 0, 0, False
     with conn.cursor() as cur:
+        ensure_partitions(cur, batch.months)
         if direct:
             cur.execute("SAVEPOINT direct_copy")
             try:
+                cur.execute(
+                    "SELECT nextval(pg_get_serial_sequence('raw.post_keys', 'post_id'))::text "
+                    "FROM generate_series(1, %s)",
+                    (batch.count,),
+                )
+                ids = [i for (i,) in cur.fetchall()]
                 cur.copy_expert(
-                    f"COPY raw.posts ({_COLS}, run_id) FROM STDIN", io.StringIO(batch.rows)
+                    "COPY raw.post_keys (post_id, source, external_id, created_at) FROM STDIN",
+                    _with_ids(ids, batch.keys),
+                )
+                cur.copy_expert(
+                    f"COPY raw.posts (post_id, {_COLS}, run_id) FROM STDIN",
+                    _with_ids(ids, batch.rows),
                 )
             except psycopg2.errors.UniqueViolation:
                 cur.execute("ROLLBACK TO SAVEPOINT direct_copy")
@@ -267,7 +322,11 @@ def land_batch(
                 _count_new_posts(cur, batch)
                 return batch.count, 0, 0, True
         cur.execute(_BATCH_TABLE)
-        cur.copy_expert(f"COPY posts_batch ({_COLS}, run_id) FROM STDIN", io.StringIO(batch.rows))
+        cur.copy_expert(
+            f"COPY posts_batch ({_COLS}, run_id) FROM STDIN",
+            io.StringIO("\n".join(batch.rows) + "\n"),
+        )
+        cur.execute(_NEW_KEYS)
         cur.execute(_UPSERT)
         inserted, changed = cur.fetchone()
         cur.execute("TRUNCATE posts_batch")  # the caller may land more before it commits
