@@ -24,6 +24,7 @@ import itertools
 import json
 import logging
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 # A seed city further than this from GISCO's point is reported: the seed's coordinates are the
 # gazetteer's city centre; GISCO's label point sits inside the city, a few km away at most.
 FAR_KM = 15.0
+NON_CITY_CODE = re.compile(r"^[A-Z]{2}\d{3}[KF]")  # greater city, functional urban area
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def parse_gisco_cities(body: bytes) -> tuple[list[GiscoCity], list[tuple[str, st
         props = feature.get("properties") or {}
         code = str(props.get("URAU_CODE") or "").strip()
         category = props.get("URAU_CATG")
-        if category not in (None, "C") or (code and code[5:6] != "C"):
+        if category not in (None, "C") or NON_CITY_CODE.match(code):
             continue
         record = json.dumps(props, ensure_ascii=False, sort_keys=True)
         if not URBAN_AUDIT_CODE.match(code):
@@ -185,8 +187,9 @@ def reconcile(cities: list[GiscoCity], seed: list[dict[str, str]]) -> Reconcilia
             rec.nuts3_differs[code] = (r["nuts3_code"], g.nuts3_code)
         if r["country_code"] != g.country_code:
             rec.country_differs[code] = (r["country_code"], g.country_code)
-        natives = {normalise_name(n) for n in r["native_name"].split("/")}
-        if normalise_name(g.city_name) not in natives | {normalise_name(r["city_name"])}:
+        # Bilingual cities: GISCO writes both names ("Bruxelles/Brussel"), as the seed does.
+        seed_names = {normalise_name(n) for n in [*r["native_name"].split("/"), r["city_name"]]}
+        if not {normalise_name(n) for n in g.city_name.split("/")} <= seed_names:
             rec.name_differs[code] = (r["native_name"], g.city_name)
         if g.lat is not None and g.lon is not None:
             km = _km(float(r["lat"]), float(r["lon"]), g.lat, g.lon)
