@@ -173,3 +173,32 @@ def test_taxonomy_has_19_areas_described_in_8_languages() -> None:
         langs.setdefault(k["area_id"], set()).add(k["lang"])
     for a in areas:
         assert langs.get(a["area_id"], set()) >= TAXONOMY_LANGUAGES, a["area_id"]
+
+
+def test_city_seed_nuts_codes_agree_with_the_reference_files(
+    cities: list[dict[str, str]], reference_dir: Path
+) -> None:
+    """Where a shared reference file gives a city's NUTS 3 region, the seed must agree. The
+    files are searched for a NUTS column (NUTS3_2021, NUTS3_2016, nuts3...)."""
+    by_code = {c["city_code"]: c for c in cities}
+    checked = 0
+    looked_at = []
+    for path in sorted(reference_dir.glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            columns = [c for c in reader.fieldnames or [] if re.fullmatch(r"(?i)nuts_?3.*", c)]
+            looked_at.append(path.name)
+            if not columns or "URAU_CODE" not in (reader.fieldnames or []):
+                continue
+            for row in reader:
+                city = by_code.get(row["URAU_CODE"])
+                value = (row[columns[0]] or "").strip()
+                if city and value and value != "NA":
+                    assert city["nuts3_code"] == value, (row["URAU_CODE"], value)
+                    checked += 1
+    if not checked:
+        pytest.skip(
+            f"no shared reference file gives NUTS codes by Urban Audit city ({', '.join(looked_at)}"
+            "); the seed's NUTS codes are checked for consistency above and against GISCO's "
+            "NUTS3_2021 when load_gisco_cities runs"
+        )
