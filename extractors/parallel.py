@@ -29,7 +29,7 @@ from pathlib import Path
 from extractors.ingest import Warehouse
 from extractors.landing import CopyBatch, ImportStats, Rejection, copy_batch
 from extractors.readers import open_binary
-from extractors.records import InvalidRecord, normalise, redacted_record
+from extractors.records import InvalidRecord, decode_json, normalise, redacted_record
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def prepare_block(data: bytes) -> Prepared:
         records += 1
         line = line.rstrip(b"\r")
         try:
-            record = json.loads(line.decode("utf-8"))
+            record = decode_json(line)
         except UnicodeDecodeError as exc:
             rejections.append((lineno, f"invalid UTF-8: {exc.reason}", line))
             continue

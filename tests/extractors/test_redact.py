@@ -4,6 +4,8 @@ identities are redacted from text."""
 from __future__ import annotations
 
 import itertools
+import re
+import sys
 import time
 from pathlib import Path
 
@@ -27,6 +29,9 @@ ADVERSARIAL = [
     "mixed: https://mastodon.social/@user@mastodon.social then 0612345678",
     "مرحبا @مستخدم 🙂 שלום @user_1 — 電話 +81 3-1234-5678",
     "ending with a dot a@b.cd. and (0)6 12 34 56 78!",
+    "رقم الهاتف ٠٦١٢٣٤٥٦٧٨ و +٣١ ٦ ١٢٣٤ ٥٦٧٨",  # Arabic-Indic digits are digits to \d
+    "फ़ोन ०६१२३४५६७८, IBAN NL91 ABNA 0417 1643 00 — ０６１２３４５６７８",
+    "only emoji and accents 🙂 café Ελλάδα ⁰¹²³ ½",
 ]
 
 
@@ -51,6 +56,17 @@ def test_scrub_equals_scrub_text_on_every_corpus(wire: Path) -> None:
     differing = [t for t in corpus if scrub(t) != scrub_text(t)]
     assert differing == []
     assert sum(scrub(t) != t for t in corpus) > 300  # the corpus exercises the rules
+
+
+def test_the_byte_scan_sees_every_digit() -> None:
+    # scrub skips a text whose UTF-8 has none of the trigger bytes; every character that \d
+    # matches must therefore be an ASCII digit or start with a byte the scan looks for.
+    digit = re.compile(r"\d")
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if digit.match(char):
+            first = char.encode("utf-8", "surrogatepass")[0]
+            assert char.isascii() or first >= 0xD9, hex(code)
 
 
 def test_scrub_is_linear_on_pathological_tokens() -> None:

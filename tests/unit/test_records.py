@@ -1,8 +1,10 @@
 """Validation of import records: every bad record gets a reason, good ones come out private."""
 
+import json
+
 import pytest
 
-from extractors.records import InvalidRecord, normalise
+from extractors.records import InvalidRecord, decode_json, normalise, to_json
 
 PEPPER = "unit-test-pepper-0123456789"
 GOOD = {
@@ -94,3 +96,47 @@ def test_known_identities_are_redacted_and_bad_bytes_rejected() -> None:
         normalise({**GOOD, "text": "kapot \udcff"}, pepper=PEPPER)
     with pytest.raises(InvalidRecord, match="must not be negative"):
         normalise({**GOOD, "like_count": -1}, pepper=PEPPER)
+
+
+@pytest.mark.parametrize("text", ["   ", "\u00a0\u3000 \n"])
+def test_blank_text_is_rejected_not_a_crash(text: str) -> None:
+    with pytest.raises(InvalidRecord, match="missing field 'text'"):
+        normalise({**GOOD, "text": text}, pepper=PEPPER)
+
+
+def test_cached_fields_tell_true_from_one() -> None:
+    assert normalise({**GOOD, "source": 1}, pepper=PEPPER).source == "1"
+    with pytest.raises(InvalidRecord, match="must be a string, got bool"):
+        normalise({**GOOD, "source": True}, pepper=PEPPER)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"text": "caf\\u00e9 \\ud83d\\ude00", "n": 1, "x": [1.5, null, true]}',
+        b'{"a": 1}\r',
+        b'{"a": 1, "a": 2}',
+        b'{"lone": "\\ud800"}',  # orjson refuses it; json.loads keeps the surrogate
+        b'{"n": NaN}',
+    ],
+)
+def test_decode_json_accepts_what_json_loads_accepts(line: bytes) -> None:
+    decoded = decode_json(line)
+    expected = json.loads(line.decode())
+    assert repr(decoded) == repr(expected)  # repr: NaN != NaN
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [(b'{"a": "x\xff"}', UnicodeDecodeError), (b'{"a": ', json.JSONDecodeError)],
+)
+def test_decode_json_refuses_with_the_standard_reasons(line: bytes, error: type) -> None:
+    with pytest.raises(error):
+        decode_json(line)
+
+
+def test_payload_json_is_compact_utf8() -> None:
+    assert to_json({"like_count": 3, "hashtags": ["café", 'a"b\\c']}) == (
+        '{"like_count":3,"hashtags":["café","a\\"b\\\\c"]}'
+    )
+    assert to_json({"like_count": 2**70}) == '{"like_count":1180591620717411303424}'
