@@ -279,7 +279,17 @@ def ensure_partitions(cur: Any, months: Iterable[date]) -> None:
     cur.execute("SELECT raw.ensure_post_partitions(%s::date[])", (list(months),))
 
 
-def _with_ids(ids: Sequence[str], lines: Sequence[str]) -> io.StringIO:
+# Post ids for a batch COPYed straight in, drawn from the registry's sequence. Drawn alone they
+# are one contiguous range, sent back as its bounds; interleaved with another writer's draws, the
+# ids themselves come back.
+_DRAW_IDS = """
+SELECT min(v), max(v), CASE WHEN max(v) - min(v) + 1 <> count(*) THEN array_agg(v) END
+FROM (SELECT nextval(pg_get_serial_sequence('raw.post_keys', 'post_id')) AS v
+      FROM generate_series(1, %s)) AS drawn
+"""
+
+
+def _with_ids(ids: Sequence[int], lines: Sequence[str]) -> io.StringIO:
     return io.StringIO("".join(map("{}\t{}\n".format, ids, lines)))
 
 
@@ -301,12 +311,9 @@ def land_batch(
         if direct:
             cur.execute("SAVEPOINT direct_copy")
             try:
-                cur.execute(
-                    "SELECT nextval(pg_get_serial_sequence('raw.post_keys', 'post_id'))::text "
-                    "FROM generate_series(1, %s)",
-                    (batch.count,),
-                )
-                ids = [i for (i,) in cur.fetchall()]
+                cur.execute(_DRAW_IDS, (batch.count,))
+                first, last, scattered = cur.fetchone()
+                ids = range(first, last + 1) if scattered is None else scattered
                 cur.copy_expert(
                     "COPY raw.post_keys (post_id, source, external_id, created_at) FROM STDIN",
                     _with_ids(ids, batch.keys),

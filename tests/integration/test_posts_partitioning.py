@@ -347,3 +347,26 @@ def test_migrating_a_0008_database_with_rows(fresh_database: str) -> None:
     with connection(url, role=LOADER_ROLE) as conn, conn.cursor() as cur:
         cur.execute("DELETE FROM raw.posts WHERE external_id = '0'")
     assert "0" not in _ml_posts(url) and len(_ml_posts(url)) == 27
+
+
+def test_direct_copy_with_ids_not_in_one_range(warehouse_url: str) -> None:
+    """The ids a batch draws are normally one range (sent back as its bounds); when they are not
+    (another writer drew in between - here forced by a sequence step of 2), they come back one
+    by one and the posts still land under exactly the ids drawn."""
+    with connection(warehouse_url, role=LOADER_ROLE) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT setval(pg_get_serial_sequence('raw.post_keys', 'post_id'), 100); "
+            "ALTER TABLE raw.post_keys ALTER COLUMN post_id SET INCREMENT BY 2"
+        )
+    stats = _land(warehouse_url, [_post(str(i), JUL) for i in range(5)], direct=True)
+    assert stats.inserted == 5
+    assert _rows(warehouse_url, "SELECT post_id FROM raw.posts ORDER BY 1") == [
+        (102,),
+        (104,),
+        (106,),
+        (108,),
+        (110,),
+    ]
+    assert _rows(warehouse_url, "SELECT post_id FROM raw.post_keys ORDER BY 1") == [
+        (i,) for i in range(102, 111, 2)
+    ]
