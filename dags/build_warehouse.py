@@ -14,31 +14,27 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, LoadMode
 
 from expectations.alerts import on_gate_failure
 from monitor import pipeline
+from monitor.orchestration import (
+    OFFICIAL_STATISTICS,
+    POST_CLASSIFICATIONS,
+    PUBLISHED_MARTS,
+    RAW_POSTS,
+)
 from monitor.settings import REPO_ROOT, require_warehouse_url
 from monitor.transform import DBT_DIR, dbt_env
 
-RAW_POSTS = Asset(name="raw_posts", uri="postgres://warehouse/monitor/raw/posts")
-POST_CLASSIFICATIONS = Asset(
-    name="post_classifications", uri="postgres://warehouse/monitor/ml/classified_posts"
-)
-OFFICIAL_STATISTICS = Asset(
-    name="official_statistics", uri="postgres://warehouse/monitor/raw/statistics_observations"
-)
-PUBLISHED_MARTS = Asset(
-    name="published_mart_city_area_daily",
-    uri="postgres://warehouse/monitor/published/mart_city_area_daily",
-)
-
-# The manifest of the last dbt run (tests, pipeline, CI `dbt parse`) renders the group without
-# running dbt at parse time; without one, Cosmos's own parser (no dbt, no Variable cache).
+# The manifest of the last dbt run (pipeline, tests) renders the group without running dbt at
+# parse time; without one, `dbt ls` (cached by Cosmos). Not Cosmos's own parser: it only sees
+# ref() written in a model's SQL, not refs inside macros (city_area_rollup), and would order
+# the monthly mart before the model it reads.
 MANIFEST = DBT_DIR / "target" / "manifest.json"
-LOAD_MODE = LoadMode.DBT_MANIFEST if MANIFEST.exists() else LoadMode.CUSTOM
+LOAD_MODE = LoadMode.DBT_MANIFEST if MANIFEST.exists() else LoadMode.DBT_LS
 
 _url = os.environ.get("MONITOR_WAREHOUSE_URL")
 DBT_ENV = dbt_env(_url) if _url else {}
@@ -80,7 +76,13 @@ def build_warehouse():
             execution_mode=ExecutionMode.LOCAL,
             dbt_executable_path=str(REPO_ROOT / ".venv" / "bin" / "dbt"),
         ),
-        render_config=RenderConfig(load_method=LOAD_MODE, env_vars=RENDER_ENV),
+        # A test with several parents (relationships) becomes its own task after all of them:
+        # attached to one parent it could read the other while it is being rebuilt.
+        render_config=RenderConfig(
+            load_method=LOAD_MODE,
+            env_vars=RENDER_ENV,
+            should_detach_multiple_parents_tests=True,
+        ),
         operator_args={"env": DBT_ENV, "append_env": True, "install_deps": False},
     )
 

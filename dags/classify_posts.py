@@ -12,13 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 
-# postgres://<host>/<database>/<schema>/<table>: the provider validates this shape.
-RAW_POSTS = Asset(name="raw_posts", uri="postgres://warehouse/monitor/raw/posts")
-POST_CLASSIFICATIONS = Asset(
-    name="post_classifications", uri="postgres://warehouse/monitor/ml/classified_posts"
-)
+from monitor.orchestration import POST_CLASSIFICATIONS, RAW_POSTS, io_retries
 
 
 @dag(
@@ -30,10 +26,7 @@ POST_CLASSIFICATIONS = Asset(
     tags=["classify", "ml"],
     default_args={
         "owner": "ml-engineering",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=1),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
+        **io_retries(timedelta(minutes=10), retries=2),
     },
     doc_md=__doc__,
 )

@@ -17,22 +17,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Asset, dag, get_current_context, task
+from airflow.sdk import dag, get_current_context, task
 from airflow.sdk.definitions.timetables.interval import CronDataIntervalTimetable
 from airflow.sdk.exceptions import AirflowSkipException
 
 from extractors import jobs
-from extractors.assets import RAW_POSTS_NAME, RAW_POSTS_URI
+from monitor.orchestration import RAW_POSTS, io_retries
 from monitor.settings import load_settings, require_pepper, require_warehouse_url
 
-RAW_POSTS = Asset(name=RAW_POSTS_NAME, uri=RAW_POSTS_URI)
-
-IO_RETRIES = {
-    "retries": 3,
-    "retry_delay": timedelta(minutes=1),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=15),
-}
+IO_RETRIES = io_retries(timedelta(minutes=15))
 
 
 @dag(

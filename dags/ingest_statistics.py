@@ -17,25 +17,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 
 from extractors.statistics import ingest
 from monitor import pipeline
+from monitor.orchestration import OFFICIAL_STATISTICS, io_retries
 from monitor.settings import require_warehouse_url
 
-# postgres://<host>/<database>/<schema>/<table>: the provider validates this shape.
-OFFICIAL_STATISTICS = Asset(
-    name="official_statistics",
-    uri="postgres://warehouse/monitor/raw/statistics_observations",
-)
-
 # Statistics APIs are slow and rate-limited: retry with exponential backoff.
-IO_RETRIES = {
-    "retries": 3,
-    "retry_delay": timedelta(minutes=1),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=30),
-}
+IO_RETRIES = io_retries(timedelta(minutes=30))
 
 
 @dag(

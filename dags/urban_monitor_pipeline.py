@@ -9,23 +9,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 
 from monitor import pipeline
+from monitor.orchestration import PUBLISHED_MARTS, io_retries
 from monitor.settings import load_settings, require_pepper, require_warehouse_url
 
-# postgres://<host>/<database>/<schema>/<table>: the provider validates this shape.
-PUBLISHED_MARTS = Asset(
-    name="published_mart_city_area_daily",
-    uri="postgres://warehouse/monitor/published/mart_city_area_daily",
-)
-
-IO_RETRIES = {
-    "retries": 3,
-    "retry_delay": timedelta(seconds=10),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=5),
-}
+IO_RETRIES = io_retries(timedelta(minutes=5), first=timedelta(seconds=10))
 
 
 @dag(

@@ -48,6 +48,9 @@ def airflow_env(
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
         "AIRFLOW__COSMOS__CACHE_DIR": str(airflow_home / "cosmos_cache"),
+        # build_warehouse renders dbt with `dbt ls` when no manifest exists yet (first parse,
+        # cached after): on 2 busy cores that can exceed the default 30 s import timeout.
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         "DO_NOT_TRACK": "1",

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from extractors import jobs
-from extractors.assets import RAW_POSTS_NAME, RAW_POSTS_URI
 from extractors.config import ConfigError
+from monitor.orchestration import RAW_POSTS
 from monitor.settings import REPO_ROOT
 from tests.conftest import TEST_PEPPER
 from tests.extractors.conftest import rows, write_config
@@ -41,8 +41,8 @@ def test_dag_is_hourly_mapped_over_sources_and_emits_raw_posts(dag) -> None:
     assert ingest.max_retry_delay == timedelta(minutes=15)
     publish = dag.get_task("publish_raw_posts")
     # (the postgres provider normalises the URI with the default port)
-    assert [a.name for a in publish.outlets] == [RAW_POSTS_NAME]
-    assert publish.outlets[0].uri.replace(":5432", "") == RAW_POSTS_URI
+    assert [a.name for a in publish.outlets] == [RAW_POSTS.name]
+    assert publish.outlets[0].uri == RAW_POSTS.uri
     for task_id in ("publish_raw_posts", "check_sources"):
         task = dag.get_task(task_id)
         assert task.trigger_rule == "all_done"  # runs whichever sources failed
