@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from extractors.landing import Rejection
-from extractors.records import MAX_TEXT_CHARS
+from extractors.records import MAX_TEXT_CHARS, decode_json
 
 # A 1 MB post is a valid post; the csv module refuses fields over 128 KiB by default.
 csv.field_size_limit(4 * MAX_TEXT_CHARS)
@@ -55,7 +55,7 @@ def read_ndjson(path: Path, *, skip: int = 0) -> Iterator[tuple[str, Any]]:
                 continue
             position = f"{name}:{lineno}"
             try:
-                yield position, json.loads(line.decode("utf-8"))
+                yield position, decode_json(line)
             except UnicodeDecodeError as exc:
                 yield (
                     position,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from functools import lru_cache
 
 MENTION = "@user"
 
@@ -61,4 +62,11 @@ def pseudonymise(platform: str, author: str, pepper: str) -> str:
     is part of the message so that equal handles on two platforms stay distinct people.
     """
     message = f"{platform.lower()}:{author.strip().lstrip('@').casefold()}".encode()
-    return hmac.new(pepper.encode(), message, hashlib.sha256).hexdigest()[:32]
+    keyed = _keyed(pepper).copy()  # the key's HMAC state, prepared once per pepper
+    keyed.update(message)
+    return keyed.hexdigest()[:32]
+
+
+@lru_cache(maxsize=4)
+def _keyed(pepper: str) -> hmac.HMAC:
+    return hmac.new(pepper.encode(), digestmod=hashlib.sha256)
