@@ -256,6 +256,8 @@ def big_import_child(url: str, path: Path) -> None:
     """Run in a child process: import `path`, print figures with this process's peak RSS."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     samples: list[float] = []  # RSS every 0.05 s: flat over the file means bounded
+    tree: list[float] = []  # the importer and its worker processes together
+    workers: dict[int, float] = {}  # peak RSS of each worker process
     me = psutil.Process()
     dbname = url.split("?")[0].rsplit("/", 1)[-1]
     backends: dict[int, float] = {}  # PostgreSQL backends serving the import: CPU seconds
@@ -263,7 +265,14 @@ def big_import_child(url: str, path: Path) -> None:
     def sample() -> None:
         tick = 0
         while True:
-            samples.append(me.memory_info().rss / 2**20)
+            rss = me.memory_info().rss / 2**20
+            samples.append(rss)
+            for child in me.children():
+                with contextlib.suppress(psutil.Error):
+                    mib = child.memory_info().rss / 2**20
+                    rss += mib
+                    workers[child.pid] = max(workers.get(child.pid, 0.0), mib)
+            tree.append(rss)
             if tick % 20 == 0:  # once a second: walking the process table costs CPU too
                 for proc in psutil.process_iter(["cmdline"]):
                     cmdline = " ".join(proc.info["cmdline"] or ())
@@ -294,6 +303,12 @@ def big_import_child(url: str, path: Path) -> None:
                 "rss_mib_median": round(statistics.median(samples), 1) if samples else None,
                 "rss_mib_max_sampled": round(max(samples), 1) if samples else None,
                 "rss_mib_each_tenth": [round(x) for x in samples[tenth::tenth][:10]],
+                # workers count too: the sum of the RSS of the importer and its workers (an
+                # upper bound: pages shared since the fork count once per process)
+                "workers": len(workers),
+                "worker_peak_rss_mib": sorted(round(x, 1) for x in workers.values()),
+                "tree_rss_mib_max_sampled": round(max(tree), 1) if tree else None,
+                "tree_rss_mib_each_tenth": [round(x) for x in tree[tenth::tenth][:10]],
                 # CPU per post, whatever else the machine runs: the ceiling on idle cores
                 "cpu_us_per_post_python": round(python_cpu / stats.records_read * 1e6, 1),
                 "cpu_us_per_post_postgres": round(
@@ -317,8 +332,14 @@ def big_import(admin_url: str, path: Path) -> dict[str, Any]:
             raise RuntimeError(f"big import failed:\n{child.stderr[-3000:]}")
         result = json.loads(child.stdout.strip().splitlines()[-1])
         with connection(url) as conn, conn.cursor() as cur:
-            cur.execute("SELECT pg_total_relation_size('raw.posts')")
+            # raw.posts is partitioned: its size is its partitions' (and its key registry's)
+            cur.execute(
+                "SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits "
+                "WHERE inhparent = 'raw.posts'::regclass"
+            )
             result["raw_posts_mib"] = round(cur.fetchone()[0] / 2**20)
+            cur.execute("SELECT pg_total_relation_size('raw.post_keys')")
+            result["raw_post_keys_mib"] = round(cur.fetchone()[0] / 2**20)
     result["file_mib"] = round(path.stat().st_size / 2**20)
     return result
 
@@ -397,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         big = _demo_file(args.workdir, args.big)
         log.info("importing %s (%d lines) in a child process", big.name, args.big)
         figures["big_import"] = big_import(admin, big)
+    figures["machine"]["load_1min_end"] = os.getloadavg()[0]
     _report(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
@@ -405,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report(f: dict[str, Any]) -> None:
     lines = [
-        f"machine: {f['machine']['cpus']} CPUs, Python {f['machine']['python']}, load {f['machine']['load_1min']:.1f}",
+        f"machine: {f['machine']['cpus']} CPUs, Python {f['machine']['python']}, load "
+        f"{f['machine']['load_1min']:.1f} at the start, {f['machine']['load_1min_end']:.1f} at the end",
         f"{'path':42} {'posts':>9} {'seconds':>8} {'posts/s':>9}",
         *(
             f"{label:42} {f[key].get('posts', f[key].get('unchanged')):>9} {f[key]['seconds']:>8} {f[key]['posts_per_s']:>9}"
@@ -419,16 +442,23 @@ def _report(f: dict[str, Any]) -> None:
                 ("landing only: INSERT + commit per post", "landing_only_row_inserts_autocommit"),
             )
         ),
-        f"COPY / row inserts, end to end with scrubbing: {f['copy_over_row_inserts']}x",
-        f"COPY / row inserts, landing only: {f['landing_only_copy_over_row_inserts']}x "
-        f"(against a commit per post: {f['landing_only_copy_over_row_inserts_autocommit']}x)",
+        "ratios (posts/s over posts/s):",
+        f"  end to end with scrubbing, COPY / row INSERTs committed per {BATCH_SIZE:,}: "
+        f"{f['copy_over_row_inserts']}x",
+        f"  landing only, COPY / row INSERTs committed per {BATCH_SIZE:,}: "
+        f"{f['landing_only_copy_over_row_inserts']}x",
+        f"  landing only, COPY / row INSERTs committed per post: "
+        f"{f['landing_only_copy_over_row_inserts_autocommit']}x",
     ]
     if "big_import" in f:
         b = f["big_import"]
         lines.append(
             f"big import: {b['lines']} lines ({b['file_mib']} MiB) -> {b['posts']} posts in {b['seconds']} s "
             f"({b['posts_per_s']}/s), peak RSS {b['peak_rss_mib']} MiB (median {b['rss_mib_median']}, "
-            f"by tenth of the run {b['rss_mib_each_tenth']}), raw.posts {b['raw_posts_mib']} MiB; "
+            f"by tenth of the run {b['rss_mib_each_tenth']}); with its {b['workers']} workers "
+            f"{b['tree_rss_mib_max_sampled']} MiB at most (workers' peaks {b['worker_peak_rss_mib']}, "
+            f"by tenth {b['tree_rss_mib_each_tenth']}); raw.posts {b['raw_posts_mib']} MiB "
+            f"(+ raw.post_keys {b['raw_post_keys_mib']} MiB); "
             f"CPU per post: Python {b['cpu_us_per_post_python']} us, PostgreSQL "
             f"{b['cpu_us_per_post_postgres']} us"
         )
