@@ -191,29 +191,28 @@ def _opt(value: str | None) -> str:
 def copy_lines(posts: Iterable[Post], run_id: str) -> tuple[list[str], list[str]]:
     """The COPY text-format lines of `posts`, without post ids (the landing adds them): the
     registry's (`source`, `external_id`, `created_at`) and the posts' (`POST_COLUMNS`, then
-    `run_id`)."""
+    `run_id`). This runs for every post of an import: one f-string per line, and the few
+    distinct sources and platforms escaped once."""
     keys: list[str] = []
     rows: list[str] = []
     tail = _esc(run_id)
+    null = "\\N"
+    escaped: dict[str, str] = {}
     for p in posts:
-        key = f"{_esc(p.source)}\t{_esc(p.external_id)}\t"
-        created = p.created_at.isoformat()
+        source, external_id, platform, created_at, author, text, lang, city, country, payload, h = p
+        src = escaped.get(source)
+        if src is None:
+            src = escaped[source] = _esc(source)
+        plat = escaped.get(platform)
+        if plat is None:
+            plat = escaped[platform] = _esc(platform)
+        key = f"{src}\t{_esc(external_id)}\t"
+        created = created_at.isoformat()
         keys.append(key + created)
         rows.append(
-            "\t".join(
-                (
-                    key + _esc(p.platform),
-                    created,
-                    "\\N" if p.author_pseudonym is None else p.author_pseudonym,
-                    _esc(p.text),
-                    _opt(p.lang_hint),
-                    _opt(p.city_hint),
-                    _opt(p.country_hint),
-                    _esc(to_json(p.payload)) if p.payload else "{}",
-                    p.content_hash,
-                    tail,
-                )
-            )
+            f"{key}{plat}\t{created}\t{null if author is None else author}\t{_esc(text)}\t"
+            f"{_opt(lang)}\t{_opt(city)}\t{_opt(country)}\t"
+            f"{_esc(to_json(payload)) if payload else '{}'}\t{h}\t{tail}"
         )
     return keys, rows
 
@@ -246,19 +245,20 @@ def copy_batch(posts: Iterable[Post], run_id: str) -> CopyBatch:
     daily: Counter[tuple[str, date, str | None, str | None]] = Counter(
         (p.source, p.created_at.date(), p.lang_hint, p.city_hint) for p in unique
     )
-    sources: dict[str, tuple[str, datetime, datetime, int]] = {}
+    spans: dict[str, list[Any]] = {}  # per source: [min platform, first, last, count]
     for p in unique:
-        known = sources.get(p.source)
-        if known is None:
-            sources[p.source] = (p.platform, p.created_at, p.created_at, 1)
-        else:
-            platform, first, last, n = known
-            sources[p.source] = (
-                min(platform, p.platform),
-                min(first, p.created_at),
-                max(last, p.created_at),
-                n + 1,
-            )
+        span = spans.get(p.source)
+        if span is None:
+            spans[p.source] = [p.platform, p.created_at, p.created_at, 1]
+            continue
+        if p.platform < span[0]:
+            span[0] = p.platform
+        if p.created_at < span[1]:
+            span[1] = p.created_at
+        elif p.created_at > span[2]:
+            span[2] = p.created_at
+        span[3] += 1
+    sources = {source: (pl, first, last, n) for source, (pl, first, last, n) in spans.items()}
     # created_at is UTC (extractors.records), as are the partition bounds.
     months = sorted({day.replace(day=1) for (_, day, _, _) in daily})
     keys, rows = copy_lines(unique, run_id)
