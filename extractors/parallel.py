@@ -2,9 +2,10 @@
 redact, scrub and pseudonymise blocks of lines and hand back ready COPY rows; the parent only
 finds block boundaries and COPYs.
 
-Python does most of the work of an import (about 30 us of CPU per post here, against about
-12 us for PostgreSQL to land it), and one process uses one core: worker processes let all cores
-scrub while PostgreSQL lands the previous block. Workers read their byte range of the file
+Preparing a post (orjson decoding, validation, redaction, scrubbing, pseudonym, hash, COPY
+lines) costs CPU of the same order as PostgreSQL's landing of it (figures in
+docs/benchmarks.md, "Ingestion"), and one process uses one core: worker processes prepare the
+next blocks while PostgreSQL lands the previous one. Workers read their byte range of the file
 themselves (a compressed file is read by the parent and sent as blocks), so no per-line objects
 cross processes. Blocks are submitted a few at a time and landed in file order, so memory stays
 bounded (at most `workers + 2` blocks in flight), the last version of a post in the file wins as
