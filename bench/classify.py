@@ -7,9 +7,11 @@ Both variants classify the *same* posts (synthetic demo posts, `monitor.demo`, s
 third-party data needed) for every task: language, areas, sentiment, hate, cities, keywords.
 
 - optimised: the deployed stage (`classifiers.bundle.Classifier`): one int8 encoder pass per
-  post (every Linear int8, truncation at 128 tokens), length-sorted batches of 32 spread over 2
-  workers with one torch thread each (`MONITOR_ENCODER_WORKERS`, `MONITOR_ENCODER_THREADS`),
-  numpy heads, rules.
+  post (truncation at 128 tokens), length-sorted batches of 32 spread over 2 workers with one
+  intra-op thread each (`MONITOR_ENCODER_WORKERS`, `MONITOR_ENCODER_THREADS`), numpy heads,
+  rules. The same stage on the other encoder path (ONNX Runtime int8 vs torch int8 on every
+  Linear, whichever is not deployed) is timed alongside; the deployed heads are bound to the
+  deployed path's vectors, so the other path's labels are not scored here.
 - naive: what a per-post script typically does with transformers: the fp32 model with
   `--threads` intra-op threads, one post at a time, and a separate forward pass for each of the three embedding heads (areas, sentiment,
   hate), then the same heads and rules. A "naive, shared pass" variant (one fp32 pass per post
@@ -44,14 +46,12 @@ DOCS = REPO / "docs" / "benchmarks.md"
 SECTION = "## Classification"
 SEED = 21
 NOTE = (
-    "Notes: the gain over the naive pipeline comes from int8 on every Linear, batching with len"
-    "gth-sorted batches (little padding), one encoder pass shared by the three embedding heads "
-    '(the "shared pass" row isolates that: optimised / shared-pass naive = {shared:.1f}x) and t'
-    "he thread policy: 2 worker threads x 1 torch thread instead of 2 intra-op threads (on 2 co"
-    "res shared with other jobs, measured 95-234 vs 49-93 posts/s for the encoder alone, docs/c"
-    "lassifiers.md). The 300 posts/s target is missed in this run, which shared the 2 cores wit"
-    "h other jobs (load average 2-4); the encoder alone reached up to ~290 posts/s on a quieter"
-    " machine (docs/encoder.md). ONNX Runtime is not installed and was not tried."
+    "Notes: the gain over the naive pipeline comes from int8, batching with length-sorted batche"
+    's (little padding), one encoder pass shared by the three embedding heads (the "shared pass'
+    '" row isolates that: optimised / shared-pass naive = {shared:.1f}x) and the thread policy: '
+    "2 worker threads x 1 intra-op thread instead of 2 intra-op threads (docs/classifiers.md). "
+    "Encoder paths on all posts, best round: {default} {d_best:.0f} posts/s (deployed), {other} "
+    "{o_best:.0f} posts/s; label agreement between them on the same posts: {agree_other}."
 )
 
 
@@ -77,12 +77,31 @@ def _posts(posts_file: Path):
     return [PostInput(p["text"], p.get("lang")) for p in _read_posts(posts_file)]
 
 
-def _load_optimised():
+def _load_optimised(precision: str | None = None):
+    """The deployed stage; with `precision` (e.g. "int8-all" for torch, "onnx-int8" for ONNX
+    Runtime) the same stage on another encoder path. The deployed heads are bound to the default
+    path's vectors, so for the other one their check is bypassed: it is timed, not scored
+    (accuracy per path: docs/evaluation.md)."""
     from classifiers.bundle import Classifier
+    from classifiers.embeddings import encoder_settings, load_shared_encoder
 
-    clf = Classifier()
+    if precision is None or precision == encoder_settings()[1]:
+        clf = Classifier()
+    else:
+
+        class OtherPath(Classifier):
+            def check_encoder(self, encoder) -> None:  # timed, not scored
+                return None
+
+        clf = OtherPath(encoder=load_shared_encoder(precision=precision))
     clf.areas  # noqa: B018 - load the encoder, embed the area prototypes
     return clf
+
+
+def _other_precision() -> str:
+    from classifiers.embeddings import ONNX_PRECISION, encoder_settings
+
+    return "int8-all" if encoder_settings()[1] == ONNX_PRECISION else ONNX_PRECISION
 
 
 def _load_naive(threads: int):
@@ -151,8 +170,9 @@ def run_memory(variant: str, posts_file: Path, naive_n: int, threads: int) -> di
     """Load one variant, classify the subset once: its own load time and peak RSS."""
     posts = _posts(posts_file)[:naive_n]
     t0 = time.perf_counter()
-    if variant == "optimised":
-        clf = _load_optimised()  # its own thread policy (classifiers.embeddings)
+    if variant.startswith("optimised"):
+        # its own thread policy (classifiers.embeddings)
+        clf = _load_optimised(_other_precision() if variant == "optimised-other" else None)
         load_s = time.perf_counter() - t0
         clf.classify(posts)
     else:
@@ -171,13 +191,17 @@ def run_rounds(posts_file: Path, naive_n: int, threads: int, rounds: int) -> dic
     posts = _posts(posts_file)
     subset = posts[:naive_n]
     clf = _load_optimised()
+    other = _load_optimised(_other_precision())
     classify_one = _load_naive(threads)
     clf.classify(posts[:300])  # warm-up (more than one work item: starts the worker pool)
+    other.classify(posts[:300])
     for post in subset[:3]:
         classify_one(post, True)
     runs: dict[str, list[float]] = {
         "optimised": [],
         "optimised-all": [],
+        "optimised-other": [],
+        "optimised-other-all": [],
         "naive": [],
         "naive-shared": [],
     }
@@ -197,6 +221,12 @@ def run_rounds(posts_file: Path, naive_n: int, threads: int, rounds: int) -> dic
         elif name == "optimised-all":
             clf.classify(posts)
             n = len(posts)
+        elif name == "optimised-other":
+            outputs[name] = _summary(other.classify(subset))
+            n = len(subset)
+        elif name == "optimised-other-all":
+            other.classify(posts)
+            n = len(posts)
         else:
             outputs[name] = _summary([classify_one(p, name == "naive-shared") for p in subset])
             n = len(subset)
@@ -212,6 +242,7 @@ def run_rounds(posts_file: Path, naive_n: int, threads: int, rounds: int) -> dic
         "subset_posts": len(subset),
         "all_posts": len(posts),
         "encoder": clf.heads["sentiment"].encoder_version,
+        "other_precision": other.encoder.precision,
         "outputs": outputs,
         "load_after": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
@@ -256,9 +287,16 @@ def report(
         ("optimised", f"**optimised stage** ({rounds['encoder'].split('+')[-1]}, batched, "
          "length-bucketed), same posts", rounds["subset_posts"]),
         ("optimised-all", "optimised stage, all posts", rounds["all_posts"]),
+        ("optimised-other", f"same stage on {rounds['other_precision']} (timed, not scored), "
+         "same posts", rounds["subset_posts"]),
+        ("optimised-other-all", f"same stage on {rounds['other_precision']}, all posts",
+         rounds["all_posts"]),
     ]  # fmt: skip
     for key, label, n in rows:
-        mem = memory.get("optimised" if key.startswith("optimised") else key, {})
+        if key.startswith("optimised-other"):
+            mem = memory.get("optimised-other", {})
+        else:
+            mem = memory.get("optimised" if key.startswith("optimised") else key, {})
         lines.append(
             f"| {label} | {n} | {best[key]:.1f} | {median[key]:.1f} | "
             f"{best[key] / best['naive']:.1f} | {mem.get('load_s', 0):.1f} | "
@@ -278,7 +316,17 @@ def report(
         + " (the heads are trained on int8 vectors and the naive pipeline feeds them fp32 ones, "
         "so borderline posts differ; accuracy by precision is in docs/evaluation.md).",
         "",
-        NOTE.format(shared=best["optimised"] / best["naive-shared"]),
+        NOTE.format(
+            shared=best["optimised"] / best["naive-shared"],
+            default=rounds["encoder"].split("+")[-1],
+            d_best=best["optimised-all"],
+            other=rounds["other_precision"],
+            o_best=best["optimised-other-all"],
+            agree_other=", ".join(
+                f"{k} {_agreement(rounds['outputs']['optimised'], rounds['outputs']['optimised-other'], k):.1%}"
+                for k in ("areas", "sentiment", "hate")
+            ),
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -329,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         print("bench.classify: throughput rounds ...", file=sys.stderr, flush=True)
         rounds = _child(["--child", "rounds", "--rounds", str(args.rounds), *common], args.threads)
         memory = {}
-        for variant in ("optimised", "naive", "naive-shared"):
+        for variant in ("optimised", "optimised-other", "naive", "naive-shared"):
             print(f"bench.classify: memory of {variant} ...", file=sys.stderr, flush=True)
             memory[variant] = _child(["--child", variant, *common], args.threads)
     section = report(rounds, memory, args, load)

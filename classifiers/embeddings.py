@@ -37,11 +37,16 @@ log = logging.getLogger(__name__)
 # Posts are short (tweets: ~30 tokens); beyond 128 tokens a post's stance and topic are set, and
 # attention cost grows with the square of the length. Truncation is part of the encoder version.
 MAX_TOKENS = 128
-# int8 on every Linear: ~1.4x the default int8 policy on these machines, and the heads are trained
-# on exactly these vectors, so its small distance to fp32 costs no head accuracy (measured in
-# docs/evaluation.md). Override with MONITOR_ENCODER_PRECISION=int8|fp32 (then retrain the heads).
+# Runtime: ONNX Runtime on the int8 export (classifiers.encoder.onnx_runtime) or torch.
+# MONITOR_ENCODER_RUNTIME=onnx|torch; with torch, MONITOR_ENCODER_PRECISION=int8-all (every Linear
+# int8, ~1.4x the default int8 policy), int8 or fp32. Each choice gives other vectors, hence
+# another encoder version: the heads must be retrained for it (`python -m classifiers train`).
+# The measured choice between runtimes is in docs/benchmarks.md and docs/evaluation.md.
+DEFAULT_RUNTIME = "torch"
+RUNTIMES = ("onnx", "torch")
 DEFAULT_PRECISION = "int8-all"
 PRECISIONS = ("fp32", "int8", "int8-all")
+ONNX_PRECISION = "onnx-int8"  # what `precision` arguments below accept to mean the onnx runtime
 # Two workers with one torch thread each, not one worker with two threads: on 2 shared cores a
 # forward pass split over intra-op threads waits at every op for a thread the OS descheduled;
 # measured under load, 1 thread x 2 workers ran ~2x faster than 2 intra-op threads
@@ -59,26 +64,34 @@ def post_input(text: str | None) -> str:
 
 
 def encoder_settings() -> tuple[str, str]:
-    """(model path or id, precision) from the environment."""
+    """(model path or id, precision) from the environment; precision "onnx-int8" means the ONNX
+    Runtime backend, the others torch."""
+    runtime = os.environ.get("MONITOR_ENCODER_RUNTIME", DEFAULT_RUNTIME)
+    if runtime not in RUNTIMES:
+        raise ValueError(f"MONITOR_ENCODER_RUNTIME={runtime!r}: use one of {RUNTIMES}")
     precision = os.environ.get("MONITOR_ENCODER_PRECISION", DEFAULT_PRECISION)
     if precision not in PRECISIONS:
         raise ValueError(f"MONITOR_ENCODER_PRECISION={precision!r}: use one of {PRECISIONS}")
-    return load_settings().encoder_path, precision
+    return load_settings().encoder_path, ONNX_PRECISION if runtime == "onnx" else precision
 
 
 def load_shared_encoder(
     path: str | None = None, precision: str | None = None, num_threads: int | None = None
 ) -> Encoder:
+    """The stage's encoder; `precision` is one of PRECISIONS (torch) or "onnx-int8"."""
     from classifiers.encoder import load_encoder
 
     default_path, default_precision = encoder_settings()
     precision = precision or default_precision
+    if precision not in (*PRECISIONS, ONNX_PRECISION):
+        raise ValueError(f"precision {precision!r}: use one of {(*PRECISIONS, ONNX_PRECISION)}")
     threads = num_threads or int(os.environ.get("MONITOR_ENCODER_THREADS", DEFAULT_THREADS))
     encoder = load_encoder(
         path or default_path,
         quantize=precision != "fp32",
         quantize_all=precision == "int8-all",
         num_threads=threads,
+        runtime="onnx" if precision == ONNX_PRECISION else "torch",
     )
     encoder.max_length = min(encoder.max_length, MAX_TOKENS)
     return encoder

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 # clustering, similarity), which is what the platform does with posts.
 E5_PREFIXES = ("query: ", "passage: ")
 DEFAULT_MAX_LENGTH = 512
+RUNTIMES = ("torch", "onnx")
 # Upper bound on padded tokens per forward pass: keeps attention memory bounded when long texts
 # (up to 512 tokens) come in a batch, while tweet-length batches are limited by batch_size.
 DEFAULT_MAX_BATCH_TOKENS = 8192
@@ -52,7 +53,8 @@ class Encoder:
     tokenizer: Any
     name: str
     fingerprint: str
-    precision: str = "fp32"  # "fp32", "int8" (FFN output projections fp32) or "int8-all"
+    # torch: "fp32", "int8" (FFN output projections fp32) or "int8-all"; ONNX Runtime: "onnx-int8"
+    precision: str = "fp32"
     prefix: str = ""
     max_length: int = DEFAULT_MAX_LENGTH
     max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
@@ -66,6 +68,10 @@ class Encoder:
         return self.precision != "fp32"
 
     @property
+    def runtime(self) -> str:
+        return "onnx" if self.precision.startswith("onnx") else "torch"
+
+    @property
     def version(self) -> str:
         """Weights and numeric path: `<name>@<fingerprint>+<precision>`.
 
@@ -77,7 +83,7 @@ class Encoder:
     def to_int8(self, all_linear: bool = False) -> Encoder:
         """A quantised copy of this (fp32) encoder; the original is left untouched."""
         if self.quantized:
-            raise ValueError(f"{self.version} is already quantised")
+            raise ValueError(f"{self.version} is already quantised (or not a torch model)")
         model, ok = quantize_int8(copy.deepcopy(self.model), all_linear=all_linear)
         precision = ("int8-all" if all_linear else "int8") if ok else "fp32"
         return dataclasses.replace(self, model=model, precision=precision)
@@ -122,30 +128,40 @@ class Encoder:
         pad_id = 0 if pad_id is None else int(pad_id)
 
         start = 0
-        with torch.inference_mode():
-            while start < n:
-                # grow the batch while it fits both limits (lengths ascend, so the last is longest)
-                end = start + 1
-                while (
-                    end < n
-                    and end - start < batch_size
-                    and (end - start + 1) * len(ids[order[end]]) <= self.max_batch_tokens
-                ):
-                    end += 1
-                rows = order[start:end]
-                width = len(ids[rows[-1]])
-                input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-                mask = torch.zeros((len(rows), width), dtype=torch.long)
-                for r, i in enumerate(rows):
-                    input_ids[r, : len(ids[i])] = torch.tensor(ids[i], dtype=torch.long)
-                    mask[r, : len(ids[i])] = 1
-                hidden = self.model(input_ids=input_ids, attention_mask=mask)[0]
-                m = mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1.0)
-                pooled = torch.nn.functional.normalize(pooled.float(), p=2, dim=-1)
-                out[rows] = pooled.numpy()
-                start = end
+        while start < n:
+            # grow the batch while it fits both limits (lengths ascend, so the last is longest)
+            end = start + 1
+            while (
+                end < n
+                and end - start < batch_size
+                and (end - start + 1) * len(ids[order[end]]) <= self.max_batch_tokens
+            ):
+                end += 1
+            rows = order[start:end]
+            width = len(ids[rows[-1]])
+            input_ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                input_ids[r, : len(ids[i])] = ids[i]
+                mask[r, : len(ids[i])] = 1
+            out[rows] = self._pooled(input_ids, mask)
+            start = end
         return out
+
+    def _pooled(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """One forward pass: mean over the attention mask, L2-normalised, float32 numpy."""
+        if self.runtime == "onnx":
+            hidden = self.model(input_ids, mask)
+            m = mask[..., None].astype(np.float32)
+            pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1.0)
+            norm = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            return (pooled / norm).astype(np.float32, copy=False)
+        with torch.inference_mode():
+            mask_t = torch.from_numpy(mask)
+            hidden = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=mask_t)[0]
+            m = mask_t.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1.0)
+            return torch.nn.functional.normalize(pooled.float(), p=2, dim=-1).numpy()
 
 
 def is_ffn_output_projection(module_name: str) -> bool:
@@ -214,6 +230,7 @@ def load_encoder(
     prefix: str | None = None,
     max_length: int = DEFAULT_MAX_LENGTH,
     num_threads: int | None = None,
+    runtime: str = "torch",
 ) -> Encoder:
     """Load an encoder from a local transformers folder or a Hugging Face model id.
 
@@ -222,9 +239,15 @@ def load_encoder(
       projections (the fast CPU path, see `quantize_int8`); `quantize_all` quantises every Linear.
     - `prefix`: role prefix added to every text; None picks "query: " for e5 models (by name or
       by our conversion marker) and "" otherwise.
-    - `num_threads`: torch intra-op threads; None leaves torch's default.
+    - `num_threads`: torch (or ONNX Runtime) intra-op threads; None leaves the default.
+    - `runtime`: "torch", or "onnx" for ONNX Runtime on the int8 export of the model
+      (`classifiers.encoder.onnx_runtime`; exported on first use, then cached). ONNX Runtime
+      always runs int8 (precision "onnx-int8"); `quantize`/`quantize_all` only apply to torch.
     """
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime {runtime!r}: use one of {RUNTIMES}")
 
     name = str(model_id_or_path) if model_id_or_path else default_model_path()
     path = Path(name).expanduser()
@@ -240,7 +263,12 @@ def load_encoder(
     source = str(path) if local else name
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModel.from_pretrained(source)
+        if runtime == "onnx":
+            # the ONNX file carries the weights: only the config is read here
+            config = AutoConfig.from_pretrained(source)
+        else:
+            model = AutoModel.from_pretrained(source)
+            config = model.config
     except OSError as exc:
         hint = (
             "the folder is incomplete: rebuild it with `python -m classifiers.encoder build --force`"
@@ -249,15 +277,24 @@ def load_encoder(
             "(`python -m classifiers.encoder build`) or set HF_HUB_OFFLINE=0 where it is"
         )
         raise OSError(f"Cannot load encoder {name!r}: {exc}\nHint: {hint}") from exc
-    model.eval()
-    if next(model.parameters()).dtype != torch.float32:
-        # fp16/bf16 checkpoints: CPU kernels (and int8 quantisation) want fp32
-        model = model.float()
+    fingerprint = _fingerprint(path if local else None, config)
+    short_name = path.name if local else name
 
-    precision = "fp32"
-    if quantize or quantize_all:
-        model, ok = quantize_int8(model, all_linear=quantize_all)
-        precision = ("int8-all" if quantize_all else "int8") if ok else "fp32"
+    if runtime == "onnx":
+        from classifiers.encoder.onnx_runtime import OnnxModel, ensure_onnx
+
+        onnx_path = ensure_onnx(source, short_name, fingerprint)
+        model = OnnxModel(onnx_path, config, num_threads=num_threads)
+        precision = "onnx-int8"
+    else:
+        model.eval()
+        if next(model.parameters()).dtype != torch.float32:
+            # fp16/bf16 checkpoints: CPU kernels (and int8 quantisation) want fp32
+            model = model.float()
+        precision = "fp32"
+        if quantize or quantize_all:
+            model, ok = quantize_int8(model, all_linear=quantize_all)
+            precision = ("int8-all" if quantize_all else "int8") if ok else "fp32"
 
     if prefix is None:
         is_e5 = (local and read_marker(path) is not None) or "e5" in Path(name).name.lower()
@@ -268,8 +305,8 @@ def load_encoder(
     encoder = Encoder(
         model=model,
         tokenizer=tokenizer,
-        name=path.name if local else name,
-        fingerprint=_fingerprint(path if local else None, model.config),
+        name=short_name,
+        fingerprint=fingerprint,
         precision=precision,
         prefix=prefix,
         max_length=max_length,
