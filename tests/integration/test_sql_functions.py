@@ -16,6 +16,14 @@ def test_erfc_matches_the_standard_library(warehouse_url: str, x: float) -> None
     assert got == pytest.approx(math.erfc(x), rel=2e-7)
 
 
+def test_erfc_stays_in_its_range_near_zero(warehouse_url: str) -> None:
+    # p-values erfc(|z| / sqrt 2) must never exceed 1 (the quality gate checks it)
+    with psycopg2.connect(warehouse_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT erfc(0.0::double precision), erfc(-1e-9::double precision)")
+        at_zero, below = cur.fetchone()
+    assert 0.9999999 <= at_zero <= 1.0 <= below <= 1.0000001
+
+
 def test_erfc_of_huge_arguments_does_not_underflow(warehouse_url: str) -> None:
     with psycopg2.connect(warehouse_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT erfc(40.0::double precision), erfc(-40.0::double precision)")
