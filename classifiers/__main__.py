@@ -90,11 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "train":
         from classifiers import labelled
-        from classifiers.heads import HEADS_DIR
+        from classifiers.heads import default_heads_dir
         from classifiers.train import train
 
         summary = train(
-            out=args.out or HEADS_DIR,
+            out=args.out or default_heads_dir(),
             data_root=args.data or labelled.LABELLED_DIR,
             tasks=_tasks(args.only) or ("sentiment", "hate", "areas"),
         )

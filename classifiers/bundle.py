@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ import numpy as np
 
 from classifiers.areas import AreaModel, Calibration, Taxonomy, load_taxonomy
 from classifiers.embeddings import embed_posts, encoder_version, load_shared_encoder
-from classifiers.heads import HEADS_DIR, EncoderMismatch, LinearHead
+from classifiers.heads import EncoderMismatch, LinearHead, default_heads_dir
 from classifiers.keywords import KeywordHit, KeywordTracker
 from classifiers.language import LanguageTask
 from classifiers.places import CityMention, Gazetteer, PlaceTagger
@@ -109,8 +108,9 @@ class Classifier:
         calibration: Calibration | None = None,
         heads: dict[str, LinearHead] | None = None,
     ) -> None:
-        # MONITOR_CLASSIFIER_HEADS switches the deployed heads (another trained version)
-        self.heads_dir = Path(heads_dir or os.environ.get("MONITOR_CLASSIFIER_HEADS") or HEADS_DIR)
+        # MONITOR_CLASSIFIER_HEADS switches the deployed heads (another trained version); without
+        # it, the heads of the configured encoder runtime
+        self.heads_dir = Path(heads_dir or default_heads_dir())
         self.taxonomy = taxonomy or load_taxonomy(keywords_file=keywords_file)
         self.language = LanguageTask()
         self.heads = heads or {

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,15 @@ from typing import Any
 import numpy as np
 
 HEADS_DIR = Path(__file__).resolve().parent / "heads"
+# heads trained on the ONNX Runtime encoder's vectors (another encoder version, see embeddings.py)
+ONNX_HEADS_DIR = HEADS_DIR / "onnx"
+
+
+def default_heads_dir() -> Path:
+    """MONITOR_CLASSIFIER_HEADS, else the committed heads of the configured encoder runtime."""
+    if os.environ.get("MONITOR_CLASSIFIER_HEADS"):
+        return Path(os.environ["MONITOR_CLASSIFIER_HEADS"])
+    return ONNX_HEADS_DIR if os.environ.get("MONITOR_ENCODER_RUNTIME") == "onnx" else HEADS_DIR
 
 
 class EncoderMismatch(RuntimeError):

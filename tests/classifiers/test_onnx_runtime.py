@@ -19,7 +19,7 @@ import pytest
 from classifiers.embeddings import ONNX_PRECISION, embed_posts, load_shared_encoder
 from classifiers.encoder import onnx_runtime
 from classifiers.encoder.model import Encoder, load_encoder
-from classifiers.heads import HEADS_DIR, LinearHead
+from classifiers.heads import HEADS_DIR, ONNX_HEADS_DIR, LinearHead
 
 REPO = Path(__file__).resolve().parents[2]
 SENTENCES = [
@@ -99,18 +99,41 @@ def test_worker_threads_share_one_session(
     assert float((parallel * serial).sum(axis=1).min()) > 0.98
 
 
-def test_cli_refuses_heads_trained_on_another_encoder(tmp_path: Path, model_path: str) -> None:
-    """Versions never mix: the deployed heads are bound to their encoder's vectors."""
+def _cli(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess, Path]:
     src = tmp_path / "posts.csv"
-    src.write_text("id,text\n1,Die Mieten in Berlin steigen weiter.\n", encoding="utf-8")
-    env = {**os.environ, "MONITOR_ENCODER_RUNTIME": "onnx", "TOKENIZERS_PARALLELISM": "false"}
-    if "+onnx-int8" in LinearHead.load(HEADS_DIR / "hate.npz").encoder_version:
-        pytest.skip("the deployed heads are the ONNX ones")
+    src.write_text(
+        "id,text,lang\n1,Die Mieten in Berlin steigen weiter und Vermieter lehnen uns ab.,de\n"
+        "2,Great new language course for refugees in Lyon!,en\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.ndjson"
     proc = subprocess.run(
-        [sys.executable, "-m", "classifiers", "classify", str(src), str(tmp_path / "out.ndjson"),
-         "--no-progress"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False,
+        [sys.executable, "-m", "classifiers", "classify", str(src), str(out), "--no-progress"],
+        cwd=REPO, env={**os.environ, "TOKENIZERS_PARALLELISM": "false", **env},
+        capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
+    return proc, out
+
+
+def test_cli_classifies_with_the_onnx_runtime(tmp_path: Path, model_path: str) -> None:
+    """MONITOR_ENCODER_RUNTIME=onnx picks the heads trained on its vectors (heads/onnx)."""
+    proc, out = _cli(tmp_path, MONITOR_ENCODER_RUNTIME="onnx", MONITOR_CLASSIFIER_HEADS="")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["1", "2"]
+    assert rows[0]["lang"] == "de" and "housing" in rows[0]["areas"]
+    assert rows[0]["cities"] == ["DE001C"]
+    assert rows[1]["sentiment"] == "positive" and rows[0]["sentiment"] != "positive"
+    assert all(0 <= r["hate_score"] <= 1 for r in rows)
+    torch_version = LinearHead.load(HEADS_DIR / "hate.npz").version
+    onnx_version = LinearHead.load(ONNX_HEADS_DIR / "hate.npz").version
+    assert torch_version != onnx_version  # another encoder, another model version
+
+
+def test_cli_refuses_heads_trained_on_another_encoder(tmp_path: Path, model_path: str) -> None:
+    """Versions never mix: heads are bound to the vectors of the encoder they were trained on."""
+    env = {"MONITOR_ENCODER_RUNTIME": "onnx", "MONITOR_CLASSIFIER_HEADS": str(HEADS_DIR)}
+    proc, out = _cli(tmp_path, **env)
     assert proc.returncode != 0
     assert "retrain" in proc.stderr and "onnx-int8" in proc.stderr
-    assert not (tmp_path / "out.ndjson").exists()
+    assert not out.exists()
