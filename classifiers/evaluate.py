@@ -11,8 +11,8 @@
 - Areas: the project-written test set `classifiers/data/areas_testset.tsv` (>= 30 posts per
   area, 12 languages, never used for calibration): micro-F1 (the target), per-area and
   per-language figures, and ablations (keywords only, semantics only, 1-3 semantic areas).
-- Encoder precision: the heads retrained on the other int8 policy's vectors, same split, to
-  show whether the faster policy changes accuracy.
+- Encoder precision: the heads retrained on another encoder path's vectors (`--compare-precision`:
+  int8, int8-all, fp32 or onnx-int8), same split, to show whether it changes accuracy.
 """
 
 from __future__ import annotations
@@ -29,7 +29,12 @@ import numpy as np
 from classifiers import labelled
 from classifiers.areas import MAX_SEMANTIC_AREAS, read_testset, top_mask
 from classifiers.bundle import Classifier
-from classifiers.embeddings import cached_embeddings, encoder_version, load_shared_encoder
+from classifiers.embeddings import (
+    cached_embeddings,
+    encoder_settings,
+    encoder_version,
+    load_shared_encoder,
+)
 from classifiers.heads import LinearHead
 from classifiers.language import LanguageTask
 from monitor.settings import REPO_ROOT
@@ -205,14 +210,21 @@ def precision_section(
         head, _ = fit_head(name, data, encoder_version(enc), progress=lambda m: None)
         _, res = head_section(name, head, data.vectors, data.examples)
         rows.append([name, _f(current[name]["mean"]), _f(res["mean"])])
+    committed = encoder_settings()[1]
+    other_text = {
+        "int8": "FFN output projections kept fp32, closer to fp32",
+        "int8-all": "torch, every Linear int8",
+        "fp32": "no quantisation",
+        "onnx-int8": "ONNX Runtime, per-channel int8",
+    }.get(other, other)
     return [
         "## Encoder precision",
         "",
-        f"The committed heads run on `int8-all` vectors (every Linear int8, the fastest path). "
-        f"The same training procedure on `{other}` vectors (FFN output projections kept fp32, "
-        "closer to fp32) gives, on the same test split (mean macro-F1 over languages):",
+        f"The committed heads run on `{committed}` vectors. The same training procedure on "
+        f"`{other}` vectors ({other_text}) gives, on the same test split (mean macro-F1 over "
+        "languages):",
         "",
-        *_table(["head", "int8-all (committed)", other], rows),
+        *_table(["head", f"{committed} (committed)", other], rows),
     ]
 
 
