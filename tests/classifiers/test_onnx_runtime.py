@@ -87,6 +87,13 @@ def test_export_is_cached_with_a_marker(model_path: str, onnx_encoder: Encoder) 
     assert not onnx_runtime.is_current(folder, onnx_encoder.fingerprint + "-other")
 
 
+def test_cli_export_reports_the_cached_export(onnx_encoder: Encoder, capsys) -> None:
+    from classifiers.encoder.__main__ import main
+
+    assert main(["export-onnx"]) == 0
+    assert f"{onnx_encoder.version} ready at {onnx_encoder.model.path}" in capsys.readouterr().out
+
+
 def test_worker_threads_share_one_session(
     onnx_encoder: Encoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
