@@ -35,6 +35,12 @@ def dbt_env(url: str) -> dict[str, str]:
     }
 
 
+def target_path() -> str:
+    """dbt's target directory: MONITOR_DBT_TARGET_PATH (a benchmark keeps its own, away from
+    concurrent runs' artefacts), else dbt/target."""
+    return os.environ.get("MONITOR_DBT_TARGET_PATH") or str(DBT_DIR / "target")
+
+
 def run_dbt(url: str, args: Sequence[str]) -> list[dict[str, str]]:
     """Run `dbt <args>` on the warehouse at `url`; return one dict per node result.
 
@@ -50,7 +56,7 @@ def run_dbt(url: str, args: Sequence[str]) -> list[dict[str, str]]:
         "--profiles-dir",
         str(DBT_DIR),
         "--target-path",
-        str(DBT_DIR / "target"),
+        target_path(),
         "--log-path",
         str(DBT_DIR / "logs"),
     ]

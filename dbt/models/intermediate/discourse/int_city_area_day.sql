@@ -1,8 +1,11 @@
+{#- analyze: fresh statistics for the plans of the models that read this one (autovacuum comes
+    too late for them). -#}
 {{
     config(
         materialized='incremental',
         unique_key=['city_code', 'day'],
         incremental_strategy='delete+insert',
+        post_hook='analyze {{ this }}',
         indexes=[{'columns': ['city_code', 'day']}, {'columns': ['max_post_id']}],
     )
 }}

@@ -1,9 +1,16 @@
+{#- analyze: fresh statistics for the plans of the models that read this one (autovacuum comes
+    too late for them). -#}
 {{
     config(
         materialized='incremental',
         unique_key=['city_code', 'day'],
         incremental_strategy='delete+insert',
-        indexes=[{'columns': ['city_code', 'day']}, {'columns': ['max_post_id']}],
+        post_hook='analyze {{ this }}',
+        indexes=[
+            {'columns': ['city_code', 'day']},
+            {'columns': ['max_post_id']},
+            {'columns': ['city_code', 'keyword', 'label', 'day']},
+        ],
     )
 }}
 -- Tracked keywords per city and day: how many posts mention each term (a post counts once per

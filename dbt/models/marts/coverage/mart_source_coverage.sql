@@ -1,34 +1,22 @@
 -- Source coverage: posts per source, platform, language and city per month, with the caveats
 -- a user must read next to any figure built on them (`caveats`, a list of short codes that
 -- docs/marts.md explains). city_code 'unknown' = the source's city is not in the gazetteer.
-with posts as (
+with cells as (
+    -- From the additive per-day counts (int_source_day, incremental), not from fct_posts.
     select
-        f.source,
-        f.platform,
-        f.lang,
-        coalesce(f.city_code, 'unknown') as city_code,
-        f.month,
-        f.day,
-        f.sentiment,
-        f.is_hate
-    from {{ ref('fct_posts') }} as f
-),
-
-cells as (
-    select
-        p.source,
-        p.platform,
-        p.lang,
-        p.city_code,
-        p.month,
-        count(*) as posts,
-        count(distinct p.day) as active_days,
-        min(p.day) as first_day,
-        max(p.day) as last_day,
-        count(p.sentiment) as sentiment_posts,
-        count(p.is_hate) as hate_classified_posts
-    from posts as p
-    group by p.source, p.platform, p.lang, p.city_code, p.month
+        d.source,
+        d.platform,
+        d.lang,
+        d.city_code,
+        cast(date_trunc('month', d.day) as date) as month,  -- noqa: RF04
+        cast(sum(d.posts) as bigint) as posts,
+        count(*) as active_days,  -- one row per day in the group
+        min(d.day) as first_day,
+        max(d.day) as last_day,
+        cast(sum(d.sentiment_posts) as bigint) as sentiment_posts,
+        cast(sum(d.hate_classified_posts) as bigint) as hate_classified_posts
+    from {{ ref('int_source_day') }} as d
+    group by d.source, d.platform, d.lang, d.city_code, cast(date_trunc('month', d.day) as date)
 ),
 
 context as (

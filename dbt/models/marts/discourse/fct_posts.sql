@@ -1,9 +1,25 @@
--- depends_on: {{ ref('stg_raw__posts') }}
+{#- Post-hooks: a partial index of the rows some model has not classified yet (kept tiny; it
+    answers the stale check below by index), created once per build of the table; analyze:
+    fresh statistics for the plans of the models that read this one (autovacuum comes too late
+    for them). -#}
+{%- set unversioned -%}
+    lang_model_version is null
+    or area_model_version is null
+    or sentiment_model_version is null
+    or hate_model_version is null
+    or keyword_model_version is null
+{%- endset -%}
 {{
     config(
         materialized='incremental',
         unique_key='post_id',
         incremental_strategy='delete+insert',
+        post_hook=[
+            "do $$ begin if not exists (select 1 from pg_indexes where schemaname = '{{ this.schema }}'"
+            ~ " and tablename = '{{ this.identifier }}' and indexdef like '% WHERE %') then"
+            ~ " create index on {{ this }} (post_id) where " ~ unversioned ~ "; end if; end $$",
+            'analyze {{ this }}',
+        ],
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['post_id'], 'unique': True},
@@ -18,7 +34,14 @@
 -- stored model versions differ from the current ones (re-classified, or classified after their
 -- first build). Every column is a function of the post and the current versions, so a rebuild
 -- and any sequence of incremental runs give the same rows.
-with current_versions as (
+{%- set stale_versions -%}
+    t.lang_model_version is distinct from v.lang_model_version
+    or t.area_model_version is distinct from v.area_model_version
+    or t.sentiment_model_version is distinct from v.sentiment_model_version
+    or t.hate_model_version is distinct from v.hate_model_version
+    or t.keyword_model_version is distinct from v.keyword_model_version
+{%- endset -%}
+{%- set current_versions -%}
     select
         max(case when task = 'language' then model_version end) as lang_model_version,
         max(case when task = 'areas' then model_version end) as area_model_version,
@@ -27,67 +50,71 @@ with current_versions as (
         max(case when task = 'keywords' then model_version end) as keyword_model_version
     from {{ source('ml', 'model_versions') }}
     where is_current
+{%- endset -%}
+{#- Incremental runs do the posts above the watermark (the highest post id stored; a literal, so
+    PostgreSQL reads them by index and plans for their number) and the stored rows whose versions
+    differ from the current ones. Whether there may be any of those is asked first: in the usual
+    case there are none and the re-do branch is left out of the query, which then plans for the
+    new posts only; with it, the planner must assume a whole table's worth.
+    The question is answered without reading the table: every run leaves each stored version
+    either null (not classified yet) or equal to the version current at that run (stale rows
+    are re-done in the same transaction), so rows may be stale only if some row has a null
+    version (the partial index) or if any one row's versions differ from the current ones. A
+    "yes" only adds the re-do branch, whose own condition is the exact one. -#}
+{%- set watermark = incremental_watermark('post_id') -%}
+{%- set has_stale = incremental_exists(
+    'select 1 from ' ~ this ~ ' as t where ' ~ unversioned
+    ~ ' union all select 1 from (select * from ' ~ this ~ ' limit 1) as t cross join ('
+    ~ current_versions ~ ') as v where ' ~ stale_versions
+) -%}
+{%- set redo = ' or @.post_id in (select s.post_id from stale as s)' if has_stale else '' %}
+with current_versions as materialized (
+    {{ current_versions }}
 ),
 
-{% if is_incremental() %}
-    todo as (
-        select p.post_id
-        from {{ ref('stg_raw__posts') }} as p
-        where p.post_id > (select coalesce(max(t.post_id), 0) from {{ this }} as t)
-        union
+{% if has_stale %}
+    stale as materialized (  -- noqa: ST03
         select t.post_id
         from {{ this }} as t
         cross join current_versions as v
-        where
-            t.lang_model_version is distinct from v.lang_model_version
-            or t.area_model_version is distinct from v.area_model_version
-            or t.sentiment_model_version is distinct from v.sentiment_model_version
-            or t.hate_model_version is distinct from v.hate_model_version
-            or t.keyword_model_version is distinct from v.keyword_model_version
+        where {{ stale_versions }}
     ),
 
 {% endif %}
+-- Each input is restricted to the posts to do on its own (not by joining the posts below), so
+-- a full refresh aggregates the ml tables in one pass each and an incremental run by index.
+-- The aggregates are materialized: computed once, not once per parallel worker of the join.
 posts as (
     select p.*
     from {{ ref('int_posts__classified') }} as p
     {% if is_incremental() %}
-        inner join todo as t on p.post_id = t.post_id
+        where
+            p.post_id > {{ watermark }}{{ redo | replace('@', 'p') }}
     {% endif %}
 ),
 
-areas as (
+areas as materialized (
     select
         a.post_id,
         array_agg(a.area_id order by a.area_id) as areas
     from {{ ref('stg_ml__post_areas') }} as a
-    inner join posts as p on a.post_id = p.post_id
+    {% if is_incremental() %}
+        where
+            a.post_id > {{ watermark }}{{ redo | replace('@', 'a') }}
+    {% endif %}
     group by a.post_id
 ),
 
-keywords as (
+keywords as materialized (
     select
         k.post_id,
         array_agg(distinct k.keyword order by k.keyword) as keywords
     from {{ ref('stg_ml__post_keywords') }} as k
-    inner join posts as p on k.post_id = p.post_id
+    {% if is_incremental() %}
+        where
+            k.post_id > {{ watermark }}{{ redo | replace('@', 'k') }}
+    {% endif %}
     group by k.post_id
-),
-
-classified_areas as (
-    -- A post the area model looked at and found nothing in is still "classified".
-    select distinct c.post_id
-    from {{ source('ml_audit', 'classified_posts') }} as c
-    inner join posts as p on c.post_id = p.post_id
-    inner join current_versions as v
-        on c.task = 'areas' and c.model_version = v.area_model_version
-),
-
-classified_keywords as (
-    select distinct c.post_id
-    from {{ source('ml_audit', 'classified_posts') }} as c
-    inner join posts as p on c.post_id = p.post_id
-    inner join current_versions as v
-        on c.task = 'keywords' and c.model_version = v.keyword_model_version
 )
 
 select
@@ -122,5 +149,15 @@ from posts as p
 cross join current_versions as v
 left join areas as a on p.post_id = a.post_id
 left join keywords as k on p.post_id = k.post_id
-left join classified_areas as ca on p.post_id = ca.post_id
-left join classified_keywords as ck on p.post_id = ck.post_id
+-- A post the area (keyword) model looked at and found nothing in is still "classified"; the
+-- primary key (task, model_version, post_id) makes these joins match at most once.
+left join {{ source('ml_audit', 'classified_posts') }} as ca
+    on
+        ca.task = 'areas'
+        and v.area_model_version = ca.model_version
+        and p.post_id = ca.post_id
+left join {{ source('ml_audit', 'classified_posts') }} as ck
+    on
+        ck.task = 'keywords'
+        and v.keyword_model_version = ck.model_version
+        and p.post_id = ck.post_id

@@ -1,8 +1,11 @@
+{#- analyze: fresh statistics for the plans of the models that read this one (autovacuum comes
+    too late for them). -#}
 {{
     config(
         materialized='incremental',
         unique_key=['city_code', 'day'],
         incremental_strategy='delete+insert',
+        post_hook='analyze {{ this }}',
         indexes=[{'columns': ['city_code', 'day', 'keyword']}, {'columns': ['max_post_id']}],
     )
 }}
@@ -11,7 +14,9 @@
 -- published to BI.
 with {{ current_key_cte() }},
 
-contexts as (
+ranked as (
+    -- Ranked without the context text: the sort over all mentions stays narrow, and only the
+    -- kept samples fetch their text below, one primary-key lookup each.
     select
         f.city_code,
         f.day,
@@ -19,8 +24,8 @@ contexts as (
         k.kind,
         k.label,
         k.post_id,
+        k.model_version,
         k.position,
-        k.context,
         row_number() over (
             partition by f.city_code, f.day, k.keyword
             order by k.post_id, k.position, k.label
@@ -30,6 +35,23 @@ contexts as (
     where
         f.city_code is not null
         {{ affected_cells_filter('f') }}
+),
+
+contexts as (
+    select
+        r.*,
+        (
+            select t.context
+            from {{ source('ml_outputs', 'post_keywords') }} as t
+            where
+                r.post_id = t.post_id
+                and r.model_version = t.model_version
+                and r.position = t.position
+                and r.keyword = t.keyword
+                and r.label = t.label
+        ) as context
+    from ranked as r
+    where r.sample_rank <= {{ var('kwic_samples') }}
 )
 
 select
@@ -46,4 +68,3 @@ select
     k.versions_key
 from contexts as c
 cross join current_key as k
-where c.sample_rank <= {{ var('kwic_samples') }}
