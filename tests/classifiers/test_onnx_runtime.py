@@ -110,7 +110,7 @@ def _cli(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess, Path]
     src = tmp_path / "posts.csv"
     src.write_text(
         "id,text,lang\n1,Die Mieten in Berlin steigen weiter und Vermieter lehnen uns ab.,de\n"
-        "2,Great new language course for refugees in Lyon!,en\n",
+        "2,I love this city and the new community centre is wonderful and so welcoming!,en\n",
         encoding="utf-8",
     )
     out = tmp_path / "out.ndjson"
