@@ -1,6 +1,7 @@
 -- Source coverage: posts per source, platform, language and city per month, with the caveats
 -- a user must read next to any figure built on them (`caveats`, a list of short codes that
--- docs/marts.md explains). city_code 'unknown' = the source's city is not in the gazetteer.
+-- docs/marts.md explains; some come from the extractors' coverage registry, e.g. a disabled
+-- source). city_code 'unknown' = the source's city is not in the gazetteer.
 with cells as (
     -- From the additive per-day counts (int_source_day, incremental), not from fct_posts.
     select
@@ -49,6 +50,10 @@ select
     cast(x.sentiment_posts as double precision) / x.posts as sentiment_classified_share,
     cast(x.hate_classified_posts as double precision) / x.posts as hate_classified_share,
     cast(s.sources as integer) as city_month_sources,
+    r.source_kind,
+    r.source_scope,
+    r.is_enabled as source_enabled,
+    r.last_run_at as source_last_run_at,
     array_remove(array[
         case when x.source like 'demo%' then 'synthetic_demo_data' end,
         case when x.city_code = 'unknown' then 'city_not_resolved' end,
@@ -60,7 +65,18 @@ select
                 then 'partial_month'
         end,
         case when x.sentiment_posts < x.posts then 'not_fully_classified' end,
-        case when x.platform = 'x_import' then 'file_import_not_live' end
+        case when x.platform = 'x_import' then 'file_import_not_live' end,
+        -- from the extractors' registry (raw.source_coverage)
+        case when not r.is_enabled then 'source_disabled' end,
+        case when r.last_run_status = 'failed' then 'source_last_run_failed' end,
+        case
+            when
+                cardinality(r.declared_cities) > 0
+                and x.city_code <> 'unknown'
+                and not x.city_code = any(r.declared_cities)
+                then 'city_outside_source_scope'
+        end
     ], null) as caveats
 from context as x
 inner join city_sources as s on x.city_code = s.city_code and x.month = s.month
+left join {{ ref('stg_raw__source_coverage') }} as r on x.source = r.source
