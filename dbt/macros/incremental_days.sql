@@ -75,7 +75,8 @@
 {%- endmacro %}
 
 {% macro incremental_exists(query) -%}
-    {#- Whether `query` returns a row, asked while compiling an incremental run (false otherwise). -#}
+    {#- Whether `query` returns a row, asked while compiling an incremental run (false
+        otherwise). -#}
     {%- if execute and is_incremental() -%}
         {{- return(run_query('select exists (' ~ query ~ ')').columns[0].values()[0]) -}}
     {%- else -%}
