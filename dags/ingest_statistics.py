@@ -43,6 +43,11 @@ def ingest_statistics():
     def prepare_warehouse() -> list[str]:
         return pipeline.prepare(require_warehouse_url())
 
+    # Before the Urban Audit fetches: with `cities.source: gisco` they ask for GISCO's cities.
+    @task(**IO_RETRIES)
+    def load_cities() -> dict:
+        return ingest.load_reference_cities(require_warehouse_url())
+
     @task
     def eurostat_datasets() -> list[str]:
         return ingest.enabled_eurostat_datasets()
@@ -69,8 +74,9 @@ def ingest_statistics():
         return {**ingest.summarise([*eurostat, *pxweb]), "mipex_scores": mipex.get("scores", 0)}
 
     ready = prepare_warehouse()
+    cities = load_cities()
     datasets, tables = eurostat_datasets(), pxweb_tables()
-    ready >> [datasets, tables]
+    ready >> cities >> [datasets, tables]
     eurostat = fetch_eurostat.expand(dataset_id=datasets)
     pxweb = fetch_pxweb.expand(table_id=tables)
     mipex = import_mipex()

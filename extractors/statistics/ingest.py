@@ -12,7 +12,8 @@ from pathlib import Path
 
 from extractors.statistics.config import MappingRules, StatisticsConfig, load_config
 from extractors.statistics.eurostat import EurostatClient, parse_eurostat
-from extractors.statistics.gisco import gisco_city_codes
+from extractors.statistics.gisco import gisco_city_codes, load_gisco_cities
+from extractors.statistics.http import HttpClient
 from extractors.statistics.jsonstat import parse_jsonstat
 from extractors.statistics.mipex import reconcile, store_mipex
 from extractors.statistics.model import StatisticsTable
@@ -173,6 +174,18 @@ def import_mipex(
     report = reconcile(present, geo_resolver().countries)
     run_id = store_mipex(url, report, location=str(directory))
     return {**report.summary(), "skipped": absent, "run_id": run_id}
+
+
+def load_reference_cities(
+    url: str, config: StatisticsConfig | None = None, http: HttpClient | None = None
+) -> dict:
+    """The cities the platform knows: with `cities.source: gisco`, GISCO's Urban Audit list is
+    fetched and landed (the Urban Audit datasets then ask for those cities too); with the seed
+    only (the offline default), nothing to fetch."""
+    config = config or load_config()
+    if config.cities.source != "gisco":
+        return {"source": "seed", "fetched": False}
+    return {"source": "gisco", "fetched": True, **load_gisco_cities(url, config=config, http=http)}
 
 
 def enabled_eurostat_datasets(config: StatisticsConfig | None = None) -> list[str]:

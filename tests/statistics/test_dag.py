@@ -33,6 +33,7 @@ def test_dag_shape(dag) -> None:
     ids = set(dag.task_ids)
     assert {
         "prepare_warehouse",
+        "load_cities",
         "eurostat_datasets",
         "pxweb_tables",
         "fetch_eurostat",
@@ -44,7 +45,8 @@ def test_dag_shape(dag) -> None:
     assert fetch.retries == 3 and fetch.retry_exponential_backoff
     assert fetch.max_active_tis_per_dag == 2
     assert "fetch_eurostat" in dag.get_task("eurostat_datasets").downstream_task_ids
-    assert "eurostat_datasets" in dag.get_task("prepare_warehouse").downstream_task_ids
+    assert "load_cities" in dag.get_task("prepare_warehouse").downstream_task_ids
+    assert {"eurostat_datasets", "pxweb_tables"} <= dag.get_task("load_cities").downstream_task_ids
     assert "import_mipex" in dag.get_task("prepare_warehouse").downstream_task_ids
     publish = dag.get_task("publish_asset")
     assert {"fetch_eurostat", "fetch_pxweb", "import_mipex"} <= publish.upstream_task_ids

@@ -15,13 +15,12 @@ import pytest
 
 from extractors.statistics.gisco import (
     geometry_point,
-    load_gisco_cities,
     parse_gisco_cities,
     read_seed,
     reconcile,
 )
 from extractors.statistics.http import HttpClient
-from extractors.statistics.ingest import requested_city_codes
+from extractors.statistics.ingest import load_reference_cities, requested_city_codes
 from monitor.transform import run_dbt
 from tests.statistics.conftest import local_config
 from tests.statistics.replay import Answer, ReplayServer
@@ -127,12 +126,19 @@ def test_gisco_cities_reach_dim_cities(warehouse_url: str, server: ReplayServer)
         Answer(_fixture(), content_type="application/geo+json"),
     )
     # Offline default: nothing from GISCO is asked for.
+    assert load_reference_cities(warehouse_url, local_config(server.url)) == {
+        "source": "seed",
+        "fetched": False,
+    }
+    assert not server.requests
     seed_codes = requested_city_codes(warehouse_url, local_config(server.url))
     assert "DE027C" not in seed_codes
 
-    report = load_gisco_cities(
-        warehouse_url, config=cfg, http=HttpClient(retries=0, sleep=lambda _: None)
+    # What the ingest_statistics DAG's load_cities task runs, with cities.source = gisco.
+    report = load_reference_cities(
+        warehouse_url, cfg, http=HttpClient(retries=0, sleep=lambda _: None)
     )
+    assert report["source"] == "gisco" and report["fetched"]
     assert report["added"] == ["DE027C", "FR205C"]
     assert report["rejected"] == 1
     assert "SE003C" not in report["not_in_gisco"] and "NL037C" in report["not_in_gisco"]
