@@ -82,6 +82,9 @@ def build_warehouse():
             load_method=LOAD_MODE,
             env_vars=RENDER_ENV,
             should_detach_multiple_parents_tests=True,
+            # No per-model assets: the DAG emits the published one itself, and Cosmos cannot
+            # build an asset URI for a warehouse reached through a socket (embedded PostgreSQL).
+            emit_datasets=False,
         ),
         operator_args={"env": DBT_ENV, "append_env": True, "install_deps": False},
     )
