@@ -19,7 +19,6 @@ codes, names, coordinates); dbt's ``stg_reference__cities`` puts the two togethe
 from __future__ import annotations
 
 import csv
-import hashlib
 import itertools
 import json
 import logging
@@ -31,7 +30,7 @@ from pathlib import Path
 from extractors.statistics.config import GiscoSection, StatisticsConfig, load_config
 from extractors.statistics.http import HttpClient
 from extractors.statistics.reference import SEEDS_DIR, URBAN_AUDIT_CODE, normalise_name
-from extractors.statistics.store import LOADER_ROLE, new_run_id
+from extractors.statistics.store import LOADER_ROLE, new_run_id, store_rejections
 from monitor.warehouse import connection
 
 log = logging.getLogger(__name__)
@@ -242,20 +241,7 @@ def store_gisco_cities(
                 for c in cities
             ],
         )
-        for position, reason, record in rejected:
-            cur.execute(
-                "INSERT INTO raw.rejected_records (run_id, source, position, reason, record, "
-                "record_hash) VALUES (%s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT ON CONSTRAINT rejected_records_once DO NOTHING",
-                (
-                    run_id,
-                    "gisco:urau_cities",
-                    position,
-                    reason,
-                    record,
-                    hashlib.sha256(f"{reason}\n{record}".encode()).hexdigest(),
-                ),
-            )
+        store_rejections(cur, run_id, "gisco:urau_cities", rejected)
         cur.execute(
             "UPDATE raw.import_runs SET status = 'succeeded', finished_at = now(), inserted = %s, "
             "rejected = %s WHERE run_id = %s",

@@ -17,7 +17,6 @@ averaged away.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import logging
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pathlib import Path
 
 from extractors.statistics.config import MipexFile
 from extractors.statistics.reference import CountryResolver
-from extractors.statistics.store import LOADER_ROLE, new_run_id
+from extractors.statistics.store import LOADER_ROLE, new_run_id, store_rejections
 from monitor.warehouse import connection
 
 log = logging.getLogger(__name__)
@@ -231,20 +230,15 @@ def store_mipex(url: str, report: ReconciliationReport, *, location: str) -> str
             if row is not None:
                 inserted += int(row[0])
                 updated += int(not row[0])
-        for u in report.unmatched:
-            record = f"{u.source_file}:{u.line}: {u.country}"
-            cur.execute(
-                "INSERT INTO raw.rejected_records (run_id, source, position, reason, record, record_hash) "
-                "VALUES (%s, 'mipex', %s, %s, %s, %s) "
-                "ON CONFLICT ON CONSTRAINT rejected_records_once DO NOTHING",
-                (
-                    run_id,
-                    f"{u.source_file}:{u.line}",
-                    u.reason,
-                    record,
-                    hashlib.sha256(f"{u.reason}\n{record}".encode()).hexdigest(),
-                ),
-            )
+        store_rejections(
+            cur,
+            run_id,
+            "mipex",
+            [
+                (f"{u.source_file}:{u.line}", u.reason, f"{u.source_file}:{u.line}: {u.country}")
+                for u in report.unmatched
+            ],
+        )
         cur.execute(
             "UPDATE raw.import_runs SET status = 'succeeded', finished_at = now(), inserted = %s, "
             "updated = %s, unchanged = %s, rejected = %s WHERE run_id = %s",

@@ -169,6 +169,26 @@ def new_run_id(provider: str, dataset: str) -> str:
     return f"{provider}-{dataset}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
 
 
+def store_rejections(
+    cur, run_id: str, source: str, rejected: Sequence[tuple[str, str, str]]
+) -> None:
+    """Quarantine (position, reason, record) triples in raw.rejected_records, once each."""
+    for position, reason, record in rejected:
+        cur.execute(
+            "INSERT INTO raw.rejected_records (run_id, source, position, reason, record, "
+            "record_hash) VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT ON CONSTRAINT rejected_records_once DO NOTHING",
+            (
+                run_id,
+                source,
+                position,
+                reason,
+                record,
+                hashlib.sha256(f"{reason}\n{record}".encode()).hexdigest(),
+            ),
+        )
+
+
 def _copy_payload(rows: Sequence[tuple]) -> io.StringIO:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -272,20 +292,7 @@ def store_fetch(
             fetch_id=fetch_id,
             scope_geo_codes=scope_geo_codes,
         )
-        for position, reason, record in rejected:
-            cur.execute(
-                "INSERT INTO raw.rejected_records (run_id, source, position, reason, record, "
-                "record_hash) VALUES (%s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT ON CONSTRAINT rejected_records_once DO NOTHING",
-                (
-                    run_id,
-                    source,
-                    position,
-                    reason,
-                    record,
-                    hashlib.sha256(f"{reason}\n{record}".encode()).hexdigest(),
-                ),
-            )
+        store_rejections(cur, run_id, source, rejected)
         report = FetchReport(
             provider=provider,
             dataset=dataset,

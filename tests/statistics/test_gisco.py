@@ -139,6 +139,10 @@ def test_gisco_cities_reach_dim_cities(warehouse_url: str, server: ReplayServer)
         warehouse_url, cfg, http=HttpClient(retries=0, sleep=lambda _: None)
     )
     assert report["source"] == "gisco" and report["fetched"]
+    # the feature without an Urban Audit code is quarantined with its reason, not lost
+    assert _rows(warehouse_url, "SELECT source, reason FROM raw.rejected_records") == [
+        ("gisco:urau_cities", "not an Urban Audit city code: 'XX1C'")
+    ]
     assert report["added"] == ["DE027C", "FR205C"]
     assert report["rejected"] == 1
     assert "SE003C" not in report["not_in_gisco"] and "NL037C" in report["not_in_gisco"]
