@@ -27,18 +27,17 @@ from monitor.orchestration import (
     RAW_POSTS,
 )
 from monitor.settings import REPO_ROOT, require_warehouse_url
-from monitor.transform import DBT_DIR, dbt_env
+from monitor.transform import DBT_DIR, dbt_env, ensure_manifest
 
-# The manifest of the last dbt run (pipeline, tests) renders the group without running dbt at
-# parse time; without one, `dbt ls` (cached by Cosmos). Not Cosmos's own parser: it only sees
-# ref() written in a model's SQL, not refs inside macros (city_area_rollup), and would order
-# the monthly mart before the model it reads.
-MANIFEST = DBT_DIR / "target" / "manifest.json"
-LOAD_MODE = LoadMode.DBT_MANIFEST if MANIFEST.exists() else LoadMode.DBT_LS
-
+# The group is rendered from dbt's manifest: the last dbt run's (pipeline, tests), else one
+# `dbt parse` writes once. Not Cosmos's own parser, which only sees ref() written in a model's
+# SQL, not refs inside macros (city_area_rollup), and would order the monthly mart before the
+# model it reads; not `dbt ls`, whose cache needs Airflow's metadata database at parse time.
 _url = os.environ.get("MONITOR_WAREHOUSE_URL")
+MANIFEST = ensure_manifest(_url)
+
 DBT_ENV = dbt_env(_url) if _url else {}
-# `dbt ls` (parsing only, no connection) needs the profile's variables to exist.
+# Rendering reads the profile, whose variables must exist even without a warehouse.
 RENDER_ENV = DBT_ENV or {
     "DBT_PG_HOST": "localhost",
     "DBT_PG_USER": "parse",
@@ -65,7 +64,7 @@ def build_warehouse():
         group_id="dbt",
         project_config=ProjectConfig(
             dbt_project_path=DBT_DIR,
-            manifest_path=MANIFEST if MANIFEST.exists() else None,
+            manifest_path=MANIFEST,
         ),
         profile_config=ProfileConfig(
             profile_name="urban_integration_monitor",
@@ -79,7 +78,7 @@ def build_warehouse():
         # A test with several parents (relationships) becomes its own task after all of them:
         # attached to one parent it could read the other while it is being rebuilt.
         render_config=RenderConfig(
-            load_method=LOAD_MODE,
+            load_method=LoadMode.DBT_MANIFEST,
             env_vars=RENDER_ENV,
             should_detach_multiple_parents_tests=True,
             # No per-model assets: the DAG emits the published one itself, and Cosmos cannot

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from monitor.settings import REPO_ROOT
 from monitor.warehouse import PgParams
@@ -39,6 +40,15 @@ def target_path() -> str:
     """dbt's target directory: MONITOR_DBT_TARGET_PATH (a benchmark keeps its own, away from
     concurrent runs' artefacts), else dbt/target."""
     return os.environ.get("MONITOR_DBT_TARGET_PATH") or str(DBT_DIR / "target")
+
+
+def ensure_manifest(url: str | None = None) -> Path:
+    """dbt's manifest (target/manifest.json), written by `dbt parse` when there is none yet.
+    Parsing does not connect: without a warehouse URL the profile gets placeholder values."""
+    manifest = Path(target_path()) / "manifest.json"
+    if not manifest.exists():
+        run_dbt(url or "postgresql://parse@localhost/parse", ["parse"])
+    return manifest
 
 
 def run_dbt(url: str, args: Sequence[str]) -> list[dict[str, str]]:

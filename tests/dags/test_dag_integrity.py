@@ -15,6 +15,8 @@ from monitor.settings import REPO_ROOT
 def dagbag(tmp_path_factory: pytest.TempPathFactory):
     os.environ.setdefault("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    # build_warehouse runs `dbt parse` once when no manifest exists yet (a clean checkout)
+    os.environ.setdefault("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", "180")
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(REPO_ROOT / "dags"))
