@@ -7,9 +7,10 @@
 -- lfsa_urgan at country level, MIPEX) alike. A city's own figure beats its country's; among
 -- figures of one level the latest period wins, then the seed's priority.
 with periods as (
+    -- Every day counts once per period type: its calendar year and its month.
     select
-        'year' as period_type,
-        cast(date_trunc('year', d.day) as date) as period_start,
+        t.period_type,
+        cast(date_trunc(t.period_type, d.day) as date) as period_start,
         d.city_code,
         d.posts,
         d.sentiment_posts,
@@ -18,19 +19,7 @@ with periods as (
         d.hate_classified_posts,
         d.hate_posts
     from {{ ref('int_city_area_day') }} as d
-    where d.area_id = '*'
-    union all
-    select
-        'month' as period_type,
-        cast(date_trunc('month', d.day) as date) as period_start,
-        d.city_code,
-        d.posts,
-        d.sentiment_posts,
-        d.polarity_sum,
-        d.negative_posts,
-        d.hate_classified_posts,
-        d.hate_posts
-    from {{ ref('int_city_area_day') }} as d
+    cross join (values ('year'), ('month')) as t (period_type)
     where d.area_id = '*'
 ),
 
@@ -38,10 +27,9 @@ discourse as (
     select
         p.period_type,
         p.period_start,
-        cast(case
-            when p.period_type = 'year' then p.period_start + interval '1 year' - interval '1 day'
-            else p.period_start + interval '1 month' - interval '1 day'
-        end as date) as period_end,
+        cast(
+            p.period_start + cast('1 ' || p.period_type as interval) - interval '1 day' as date
+        ) as period_end,
         p.city_code,
         sum(p.posts) as posts,
         sum(p.sentiment_posts) as sentiment_posts,
