@@ -28,7 +28,6 @@ from typing import Any
 
 import psycopg2.errors
 from psycopg2.extensions import connection as Connection
-from psycopg2.extras import execute_values
 
 from extractors.records import Post, record_hash, scrubbed_record_text, to_json
 from monitor.warehouse import connection
@@ -66,7 +65,8 @@ WHERE NOT EXISTS (
 ON CONFLICT ON CONSTRAINT post_keys_natural_key DO NOTHING
 """
 # Then one statement: upsert the posts under their registry id and created_at (a separate
-# statement, so it sees keys a concurrent writer committed meanwhile), and coverage from exactly
+# statement, so it sees keys a concurrent writer committed meanwhile; the keys locked as a
+# foreign key would lock them, so a concurrent erasure waits, migration 0012), and coverage from exactly
 # the rows inserted now (an update of an edited post is not a new post and is not counted again).
 # An insert never sets updated_at and an update always does: that tells them apart (the system
 # column xmax that did so before cannot be returned from a partitioned table).
@@ -76,6 +76,7 @@ WITH upserted AS (
     SELECT k.post_id, b.source, b.external_id, b.platform, k.created_at, b.author_pseudonym,
            b.text, b.lang_hint, b.city_hint, b.country_hint, b.payload, b.content_hash, b.run_id
     FROM posts_batch b JOIN raw.post_keys k USING (source, external_id)
+    FOR KEY SHARE OF k
     ON CONFLICT ON CONSTRAINT posts_pkey DO UPDATE SET
         text = EXCLUDED.text, content_hash = EXCLUDED.content_hash,
         lang_hint = EXCLUDED.lang_hint, city_hint = EXCLUDED.city_hint,
@@ -340,29 +341,30 @@ def land_batch(
     return inserted, changed - inserted, batch.count - changed, False
 
 
+# Coverage of a batch COPYed straight in: a few hundred (source, day, language, city) counts per
+# batch, sent as one array per column (one statement, no per-row formatting in Python).
+_COUNT_DAILY = """
+INSERT INTO raw.source_coverage_daily AS d (source, day, lang, city, posts)
+SELECT * FROM unnest(%s::text[], %s::date[], %s::text[], %s::text[], %s::bigint[])
+ON CONFLICT ON CONSTRAINT source_coverage_daily_key DO UPDATE SET posts = d.posts + EXCLUDED.posts
+"""
+_COUNT_TOTALS = """
+INSERT INTO raw.source_coverage AS c (source, platform, first_post_at, last_post_at, posts_total)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::bigint[])
+ON CONFLICT (source) DO UPDATE SET
+    platform = coalesce(c.platform, EXCLUDED.platform),
+    first_post_at = least(c.first_post_at, EXCLUDED.first_post_at),
+    last_post_at = greatest(c.last_post_at, EXCLUDED.last_post_at),
+    posts_total = c.posts_total + EXCLUDED.posts_total,
+    updated_at = now()
+"""
+
+
 def _count_new_posts(cur: Any, batch: CopyBatch) -> None:
-    execute_values(
-        cur,
-        """
-        INSERT INTO raw.source_coverage_daily AS d (source, day, lang, city, posts) VALUES %s
-        ON CONFLICT ON CONSTRAINT source_coverage_daily_key DO UPDATE SET posts = d.posts + EXCLUDED.posts
-        """,
-        [(*key, n) for key, n in batch.daily.items()],
-    )
-    execute_values(
-        cur,
-        """
-        INSERT INTO raw.source_coverage AS c (source, platform, first_post_at, last_post_at, posts_total)
-        VALUES %s
-        ON CONFLICT (source) DO UPDATE SET
-            platform = coalesce(c.platform, EXCLUDED.platform),
-            first_post_at = least(c.first_post_at, EXCLUDED.first_post_at),
-            last_post_at = greatest(c.last_post_at, EXCLUDED.last_post_at),
-            posts_total = c.posts_total + EXCLUDED.posts_total,
-            updated_at = now()
-        """,
-        [(source, *figures) for source, figures in batch.sources.items()],
-    )
+    daily = batch.daily
+    cur.execute(_COUNT_DAILY, (*map(list, zip(*daily, strict=True)), list(daily.values())))
+    sources = batch.sources
+    cur.execute(_COUNT_TOTALS, (list(sources), *map(list, zip(*sources.values(), strict=True))))
 
 
 def _copy_buffer(rows: Iterable[tuple[Any, ...]]) -> io.StringIO:

@@ -264,6 +264,80 @@ def test_keys_guard_the_posts(warehouse_url: str) -> None:
         cur.execute(copy_of_1, ("400 days",))
 
 
+def test_references_are_checked_per_statement(warehouse_url: str) -> None:
+    """Migration 0012 checks raw.posts' references once per statement: a row without its
+    registry row or naming an unknown run fails the whole statement with a foreign-key error
+    that says which row, registry rows cannot change, and an upsert locks the keys it lands
+    under like a foreign key (a concurrent erasure waits for it)."""
+    _land(warehouse_url, [_post("1", JUL)])
+    columns = "post_id, source, external_id, platform, created_at, text, content_hash, run_id"
+    with connection(warehouse_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT run_id FROM raw.posts")
+        (run_id,) = cur.fetchone()
+    rows = "(%s, 'm_test', %s, 'mastodon', %s, 't', 'h', %s)"
+    cases = [
+        # a good row beside one whose post_id has no key (the message names it), with a known
+        # run and with an unknown one (the key is checked first): nothing of the statement lands
+        ([(10**9, "x", JUL, run_id)], "post_id 1000000000, source m_test, external_id x"),
+        ([(10**9, "x", JUL, "no-such-run")], r"has no matching row in raw\.post_keys"),
+    ]
+    for values, message in cases:
+        with (
+            pytest.raises(psycopg2.errors.ForeignKeyViolation, match=message),
+            connection(warehouse_url, role=LOADER_ROLE) as conn,
+            conn.cursor() as cur,
+        ):
+            cur.execute(
+                "INSERT INTO raw.post_keys (post_id, source, external_id, created_at) "
+                "VALUES (2000000000, 'm_test', 'ok', %s)",
+                (JUL,),
+            )
+            cur.execute(
+                f"INSERT INTO raw.posts ({columns}) VALUES {rows}, {rows}",
+                (2000000000, "ok", JUL, run_id, *values[0]),
+            )
+    # A row whose key exists but whose run does not.
+    with (
+        pytest.raises(psycopg2.errors.ForeignKeyViolation, match="run_id no-such-run, which is"),
+        connection(warehouse_url, role=LOADER_ROLE) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute("UPDATE raw.posts SET run_id = 'no-such-run'")
+    with (
+        pytest.raises(psycopg2.errors.ForeignKeyViolation, match=r"raw\.post_keys rows do not"),
+        connection(warehouse_url, role=LOADER_ROLE) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute("UPDATE raw.post_keys SET created_at = created_at + interval '1 day'")
+    assert _rows(warehouse_url, "SELECT count(*) FROM raw.posts") == [(1,)]
+    assert _rows(warehouse_url, "SELECT count(*) FROM raw.post_keys") == [(1,)]
+
+    # An erasure waits for a concurrent edit of the same post, then removes it.
+    stats = ImportStats(start_run(warehouse_url, source="m_test", location="test"))
+    edit = connect(warehouse_url)
+    eraser = connect(warehouse_url)
+    try:
+        with edit.cursor() as cur:
+            cur.execute(f"SET ROLE {LOADER_ROLE}")
+        land(edit, stats, "m_test", copy_batch([_post("1", JUL, "edited")], stats.run_id), [])
+        assert stats.updated == 1
+        with (
+            pytest.raises(psycopg2.errors.LockNotAvailable),
+            eraser.cursor() as cur,
+        ):
+            cur.execute("SET lock_timeout = '300ms'")
+            cur.execute("DELETE FROM raw.post_keys WHERE external_id = '1'")
+        eraser.rollback()
+        edit.commit()
+        with eraser.cursor() as cur:  # after the edit commits, the erasure goes through
+            cur.execute("DELETE FROM raw.post_keys WHERE external_id = '1'")
+        eraser.commit()
+    finally:
+        edit.close()
+        eraser.close()
+    assert _rows(warehouse_url, "SELECT count(*) FROM raw.posts") == [(0,)]
+
+
 def test_landing_posts_in_many_months_in_one_batch(warehouse_url: str) -> None:
     stamps = [datetime(2020 + i // 12, i % 12 + 1, 15, tzinfo=UTC) for i in range(30)]
     run_id = start_run(warehouse_url, source="m_test", location="test")
