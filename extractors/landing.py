@@ -64,10 +64,33 @@ WHERE NOT EXISTS (
 )
 ON CONFLICT ON CONSTRAINT post_keys_natural_key DO NOTHING
 """
+
+
+# How new posts add to the coverage registry, from the rows of `select` (the upsert's CTEs and
+# the direct COPY's statements share these).
+def _add_daily(select: str) -> str:
+    return f"""
+    INSERT INTO raw.source_coverage_daily AS d (source, day, lang, city, posts)
+    {select}
+    ON CONFLICT ON CONSTRAINT source_coverage_daily_key DO UPDATE SET posts = d.posts + EXCLUDED.posts"""
+
+
+def _add_totals(select: str) -> str:
+    return f"""
+    INSERT INTO raw.source_coverage AS c (source, platform, first_post_at, last_post_at, posts_total)
+    {select}
+    ON CONFLICT (source) DO UPDATE SET
+        platform = coalesce(c.platform, EXCLUDED.platform),
+        first_post_at = least(c.first_post_at, EXCLUDED.first_post_at),
+        last_post_at = greatest(c.last_post_at, EXCLUDED.last_post_at),
+        posts_total = c.posts_total + EXCLUDED.posts_total,
+        updated_at = now()"""
+
+
 # Then one statement: upsert the posts under their registry id and created_at (a separate
-# statement, so it sees keys a concurrent writer committed meanwhile; the keys locked as a
-# foreign key would lock them, so a concurrent erasure waits, migration 0012), and coverage from exactly
-# the rows inserted now (an update of an edited post is not a new post and is not counted again).
+# statement, so it sees keys a concurrent writer committed meanwhile; the keys are locked as a
+# foreign key would lock them, so a concurrent erasure waits, migration 0012), and coverage from
+# exactly the rows inserted now (an update of an edited post is not a new post and is not counted again).
 # An insert never sets updated_at and an update always does: that tells them apart (the system
 # column xmax that did so before cannot be returned from a partitioned table).
 _UPSERT = f"""
@@ -85,23 +108,18 @@ WITH upserted AS (
     WHERE raw.posts.content_hash <> EXCLUDED.content_hash
     RETURNING source, platform, created_at, lang_hint, city_hint,
               (updated_at IS NULL) AS inserted
-), daily AS (
-    INSERT INTO raw.source_coverage_daily AS d (source, day, lang, city, posts)
-    SELECT source, (created_at AT TIME ZONE 'UTC')::date, lang_hint, city_hint, count(*)
-    FROM upserted WHERE inserted
-    GROUP BY 1, 2, 3, 4
-    ON CONFLICT ON CONSTRAINT source_coverage_daily_key DO UPDATE SET posts = d.posts + EXCLUDED.posts
-), totals AS (
-    INSERT INTO raw.source_coverage AS c (source, platform, first_post_at, last_post_at, posts_total)
-    SELECT source, min(platform), min(created_at), max(created_at), count(*)
-    FROM upserted WHERE inserted
-    GROUP BY source
-    ON CONFLICT (source) DO UPDATE SET
-        platform = coalesce(c.platform, EXCLUDED.platform),
-        first_post_at = least(c.first_post_at, EXCLUDED.first_post_at),
-        last_post_at = greatest(c.last_post_at, EXCLUDED.last_post_at),
-        posts_total = c.posts_total + EXCLUDED.posts_total,
-        updated_at = now()
+), daily AS ({
+    _add_daily(
+        "SELECT source, (created_at AT TIME ZONE 'UTC')::date, lang_hint, city_hint, count(*) "
+        "FROM upserted WHERE inserted GROUP BY 1, 2, 3, 4"
+    )
+}
+), totals AS ({
+    _add_totals(
+        "SELECT source, min(platform), min(created_at), max(created_at), count(*) "
+        "FROM upserted WHERE inserted GROUP BY source"
+    )
+}
 )
 SELECT count(*) FILTER (WHERE inserted), count(*) FROM upserted
 """
@@ -343,21 +361,13 @@ def land_batch(
 
 # Coverage of a batch COPYed straight in: a few hundred (source, day, language, city) counts per
 # batch, sent as one array per column (one statement, no per-row formatting in Python).
-_COUNT_DAILY = """
-INSERT INTO raw.source_coverage_daily AS d (source, day, lang, city, posts)
-SELECT * FROM unnest(%s::text[], %s::date[], %s::text[], %s::text[], %s::bigint[])
-ON CONFLICT ON CONSTRAINT source_coverage_daily_key DO UPDATE SET posts = d.posts + EXCLUDED.posts
-"""
-_COUNT_TOTALS = """
-INSERT INTO raw.source_coverage AS c (source, platform, first_post_at, last_post_at, posts_total)
-SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::bigint[])
-ON CONFLICT (source) DO UPDATE SET
-    platform = coalesce(c.platform, EXCLUDED.platform),
-    first_post_at = least(c.first_post_at, EXCLUDED.first_post_at),
-    last_post_at = greatest(c.last_post_at, EXCLUDED.last_post_at),
-    posts_total = c.posts_total + EXCLUDED.posts_total,
-    updated_at = now()
-"""
+_COUNT_DAILY = _add_daily(
+    "SELECT * FROM unnest(%s::text[], %s::date[], %s::text[], %s::text[], %s::bigint[])"
+)
+_COUNT_TOTALS = _add_totals(
+    "SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], "
+    "%s::bigint[])"
+)
 
 
 def _count_new_posts(cur: Any, batch: CopyBatch) -> None:
