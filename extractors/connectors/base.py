@@ -48,6 +48,32 @@ class StreamState:
     watermark: datetime | None = None
 
 
+def pass_window(
+    state: StreamState, since: datetime, until: datetime, position_key: str
+) -> tuple[datetime, datetime, Any] | None:
+    """The window of a paged pass over a stream and where to continue in it: the interrupted
+    pass saved in `state` (its window and its saved `position_key`: a cursor, an "after"
+    token), else a new pass from the watermark (or `since`) to `until`; None when that new
+    window is empty."""
+    current = state.cursor.get("pass")
+    if current:
+        return (
+            datetime.fromisoformat(current["since"]),
+            datetime.fromisoformat(current["until"]),
+            current.get(position_key),
+        )
+    since = state.watermark or since
+    return None if since >= until else (since, until, None)
+
+
+def pass_progress(
+    state: StreamState, since: datetime, until: datetime, position_key: str, position: Any
+) -> StreamState:
+    """The state saved with a page of an unfinished pass (`pass_window` resumes from it)."""
+    window = {"since": since.isoformat(), "until": until.isoformat(), position_key: position}
+    return StreamState({"pass": window}, state.watermark)
+
+
 @dataclass
 class Page:
     items: list[Item]

@@ -18,7 +18,15 @@ from typing import Any
 from pydantic import Field, HttpUrl, model_validator
 
 from extractors.config import EnvName, LangCode, secret
-from extractors.connectors.base import Connector, ConnectorOptions, Item, Page, StreamState
+from extractors.connectors.base import (
+    Connector,
+    ConnectorOptions,
+    Item,
+    Page,
+    StreamState,
+    pass_progress,
+    pass_window,
+)
 from extractors.http import FetchError, decode_json
 from extractors.redact import pseudonym
 from extractors.text import iso_utc, primary_language
@@ -186,16 +194,10 @@ class BlueskyConnector(Connector):
         self, stream: str, state: StreamState, since: datetime, until: datetime
     ) -> Iterator[Page]:
         query = stream.removeprefix("q/")
-        current = state.cursor.get("pass")
-        if current:  # resume the interrupted pass
-            since = datetime.fromisoformat(current["since"])
-            until = datetime.fromisoformat(current["until"])
-            cursor = current.get("cursor")
-        else:
-            since = state.watermark or since
-            cursor = None
-            if since >= until:
-                return
+        window = pass_window(state, since, until, "cursor")
+        if window is None:
+            return
+        since, until, cursor = window
         base = self.base_record()
         lang = self._lang()
         seen_cursors: set[str] = set()
@@ -226,5 +228,4 @@ class BlueskyConnector(Connector):
                 return
             seen_cursors.add(next_cursor)
             cursor = next_cursor
-            progress = {"since": since.isoformat(), "until": until.isoformat(), "cursor": cursor}
-            yield Page(items, StreamState({"pass": progress}, state.watermark), where)
+            yield Page(items, pass_progress(state, since, until, "cursor", cursor), where)

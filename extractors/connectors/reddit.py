@@ -19,7 +19,15 @@ from typing import Annotated, Any
 from pydantic import Field, HttpUrl, StringConstraints, model_validator
 
 from extractors.config import EnvName, secret
-from extractors.connectors.base import Connector, ConnectorOptions, Item, Page, StreamState
+from extractors.connectors.base import (
+    Connector,
+    ConnectorOptions,
+    Item,
+    Page,
+    StreamState,
+    pass_progress,
+    pass_window,
+)
 from extractors.http import FetchError, decode_json
 from extractors.text import from_epoch
 
@@ -176,16 +184,10 @@ class RedditConnector(Connector):
     def fetch(
         self, stream: str, state: StreamState, since: datetime, until: datetime
     ) -> Iterator[Page]:
-        current = state.cursor.get("pass")
-        if current:
-            since = datetime.fromisoformat(current["since"])
-            until = datetime.fromisoformat(current["until"])
-            after = current.get("after")
-        else:
-            since = state.watermark or since
-            after = None
-            if since >= until:
-                return
+        window = pass_window(state, since, until, "after")
+        if window is None:
+            return
+        since, until, after = window
         base = self.base_record()
         lower, upper = since.timestamp(), until.timestamp()
         while True:
@@ -220,5 +222,4 @@ class RedditConnector(Connector):
                     )
                 yield Page(items, StreamState({}, until), where)
                 return
-            progress = {"since": since.isoformat(), "until": until.isoformat(), "after": after}
-            yield Page(items, StreamState({"pass": progress}, state.watermark), where)
+            yield Page(items, pass_progress(state, since, until, "after", after), where)
