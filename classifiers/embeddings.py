@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -147,6 +147,20 @@ def embed_posts(
         if progress:
             progress(start + len(part), len(texts))
     return out
+
+
+_background: ThreadPoolExecutor | None = None
+
+
+def embed_posts_soon(encoder: Encoder, texts: Sequence[str], **kwargs) -> Future[np.ndarray]:
+    """`embed_posts` started on a background thread: the caller does the stage's serial work
+    (language ID, places, keywords: ~1 ms per post, docs/classifiers.md) while the workers
+    encode, instead of leaving a core idle before and after the encoder."""
+    global _background
+    with _pool_lock:
+        if _background is None:
+            _background = ThreadPoolExecutor(1, thread_name_prefix="encoder-batches")
+    return _background.submit(embed_posts, encoder, texts, **kwargs)
 
 
 def cache_dir() -> Path:

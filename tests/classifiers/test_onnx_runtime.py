@@ -68,7 +68,8 @@ def test_onnx_vectors_agree_with_torch_fp32(model_path: str, onnx_encoder: Encod
 
 def test_version_names_the_runtime(onnx_encoder: Encoder) -> None:
     assert onnx_encoder.runtime == "onnx" and onnx_encoder.precision == "onnx-int8"
-    assert onnx_encoder.version.endswith("+onnx-int8")
+    # the export recipe is part of the version: vectors of another recipe never mix
+    assert onnx_encoder.version.endswith(f"+onnx-int8-x{onnx_runtime.EXPORT_FORMAT}")
     with pytest.raises(ValueError, match="not a torch model"):
         onnx_encoder.to_int8()
 
@@ -78,6 +79,11 @@ def test_export_is_cached_with_a_marker(model_path: str, onnx_encoder: Encoder) 
     assert onnx_runtime.is_current(folder, onnx_encoder.fingerprint)
     marker = json.loads((folder / onnx_runtime.MARKER_FILE).read_text(encoding="utf-8"))
     assert marker["quantization"]["per_channel"] is True
+    assert marker["format"] == onnx_runtime.EXPORT_FORMAT
+    # the BERT fusions happened: one fused attention per layer, fused embeddings, no SkipLayerNorm
+    fused = marker["fusion"]["fused"]
+    assert fused["Attention"] == 12 and fused["EmbedLayerNormalization"] == 1, fused
+    assert "SkipLayerNormalization" not in fused
     assert marker["check_cosine_min"] >= onnx_runtime.MIN_COSINE
     # int8 weights and embedding table: a quarter of the fp32 folder's 470 MB
     assert (folder / onnx_runtime.MODEL_FILE).stat().st_size < 150e6
@@ -85,6 +91,16 @@ def test_export_is_cached_with_a_marker(model_path: str, onnx_encoder: Encoder) 
     path = onnx_runtime.ensure_onnx(model_path, onnx_encoder.name, onnx_encoder.fingerprint)
     assert path == onnx_encoder.model.path
     assert not onnx_runtime.is_current(folder, onnx_encoder.fingerprint + "-other")
+
+
+def test_session_runs_the_fused_int8_graph(onnx_encoder: Encoder) -> None:
+    import onnx
+
+    graph = onnx.load(str(onnx_encoder.model.path), load_external_data=False).graph
+    ops = {n.op_type for n in graph.node}
+    assert {"QAttention", "QEmbedLayerNormalization", "MatMulInteger", "BiasGelu"} <= ops, ops
+    assert "SkipLayerNormalization" not in ops
+    assert onnx_runtime.DISABLED_OPTIMIZERS == ("SkipLayerNormFusion",)
 
 
 def test_cli_export_reports_the_cached_export(onnx_encoder: Encoder, capsys) -> None:
