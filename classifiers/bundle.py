@@ -5,9 +5,10 @@
     clf.versions                             # task -> model version, e.g. {"sentiment": ...}
     clf.version                              # one id for the whole bundle (the CLI's model_version)
 
-Order inside a batch: language (py3langid, with the platform hint as prior) -> the post's
-embedding, computed once (only for posts that need an embedding task) -> areas, sentiment and
-hate heads on that one vector -> places and keywords (rules, using the detected language).
+Order inside a batch: the posts' embeddings start on the encoder's worker threads (once per
+post, only for posts that need an embedding task); meanwhile this thread runs language ID
+(py3langid, with the platform hint as prior), places and keywords (rules, using the detected
+language); then the areas, sentiment and hate heads run on the one vector per post.
 
 Tasks and their versions (each row written to ml.* carries its task's version):
 - language   py3langid + cleaning + hint policy
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from classifiers.areas import AreaModel, Calibration, Taxonomy, load_taxonomy
-from classifiers.embeddings import embed_posts, encoder_version, load_shared_encoder
+from classifiers.embeddings import embed_posts_soon, encoder_version, load_shared_encoder
 from classifiers.heads import EncoderMismatch, LinearHead, default_heads_dir
 from classifiers.keywords import KeywordHit, KeywordTracker
 from classifiers.language import LanguageTask
@@ -196,20 +197,17 @@ class Classifier:
             raise ValueError(f"unknown tasks {sorted(unknown)}; known: {', '.join(TASKS)}")
         texts = [p.text or "" for p in posts]
         results = [PostResult() for _ in posts]
-        langs: list[str | None] = []
-        for post, res in zip(posts, results, strict=True):
-            res.lang, res.lang_confidence = self.language.identify(post.text or "", post.lang_hint)
-            langs.append(res.lang)
-
+        # the encoder pass runs on worker threads while this thread does the rules
+        pending = None
         if tasks & EMBEDDING_TASKS and posts:
             rows = [i for i in range(len(posts)) if embed_mask is None or embed_mask[i]]
             if rows:
                 kwargs = {"batch_size": batch_size} if batch_size else {}
-                vectors = embed_posts(self.encoder, [texts[i] for i in rows], **kwargs)
-                self._apply_heads(
-                    tasks, vectors, [texts[i] for i in rows], [langs[i] for i in rows],
-                    [results[i] for i in rows],
-                )  # fmt: skip
+                pending = embed_posts_soon(self.encoder, [texts[i] for i in rows], **kwargs)
+        langs: list[str | None] = []
+        for post, res in zip(posts, results, strict=True):
+            res.lang, res.lang_confidence = self.language.identify(post.text or "", post.lang_hint)
+            langs.append(res.lang)
         if "cities" in tasks:
             for post, lang, res in zip(posts, langs, results, strict=True):
                 res.cities = self.places.tag(
@@ -218,6 +216,11 @@ class Classifier:
         if "keywords" in tasks:
             for text, lang, res in zip(texts, langs, results, strict=True):
                 res.keywords = self.keywords.track(text, lang)
+        if pending is not None:
+            self._apply_heads(
+                tasks, pending.result(), [texts[i] for i in rows], [langs[i] for i in rows],
+                [results[i] for i in rows],
+            )  # fmt: skip
         return results
 
     def _apply_heads(

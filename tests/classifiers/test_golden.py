@@ -161,3 +161,27 @@ def test_every_task_has_a_version_and_the_bundle_one_id(classifier: Classifier) 
     assert set(classifier.versions) == set(TASKS)
     assert all(classifier.versions.values())
     assert classifier.version.startswith("clf-")
+
+
+def test_rules_run_while_the_encoder_works(classifier: Classifier, monkeypatch) -> None:
+    """The encoder pass starts on the worker threads first; language ID, places and keywords run
+    meanwhile on the calling thread (no core idles during the serial rules)."""
+    import threading
+
+    identified = threading.Event()
+    overlapped: list[bool] = []
+    real_embed, real_identify = classifier.encoder.embed, classifier.language.identify
+
+    def embed(texts, *args, **kwargs):
+        overlapped.append(identified.wait(timeout=30))  # language ID runs meanwhile
+        return real_embed(texts, *args, **kwargs)
+
+    def identify(*args, **kwargs):
+        identified.set()
+        return real_identify(*args, **kwargs)
+
+    monkeypatch.setattr(classifier.encoder, "embed", embed)
+    monkeypatch.setattr(classifier.language, "identify", identify)
+    [r] = classifier.classify([PostInput("Die Mieten in Berlin steigen weiter.", "de")])
+    assert overlapped == [True]
+    assert r.lang == "de" and r.sentiment is not None and r.cities
