@@ -8,8 +8,8 @@ third-party data needed) for every task: language, areas, sentiment, hate, citie
 
 - optimised: the deployed stage (`classifiers.bundle.Classifier`): one int8 encoder pass per
   post (truncation at 128 tokens), length-sorted batches of 32 spread over 2 workers with one
-  intra-op thread each (`MONITOR_ENCODER_WORKERS`, `MONITOR_ENCODER_THREADS`), numpy heads,
-  rules. The same stage on the other encoder path (ONNX Runtime int8 vs torch int8 on every
+  intra-op thread each (`MONITOR_ENCODER_WORKERS`, `MONITOR_ENCODER_THREADS`) while the calling
+  thread runs the rules (language ID, places, keywords), then numpy heads. The same stage on the other encoder path (ONNX Runtime int8 vs torch int8 on every
   Linear, whichever is not deployed) is timed alongside, with the heads trained for it.
 - naive: what a per-post script typically does with transformers: the fp32 model with
   `--threads` intra-op threads, one post at a time, and a separate forward pass for each of the three embedding heads (areas, sentiment,
@@ -48,7 +48,8 @@ NOTE = (
     "Notes: the gain over the naive pipeline comes from int8, batching with length-sorted batche"
     's (little padding), one encoder pass shared by the three embedding heads (the "shared pass'
     '" row isolates that: optimised / shared-pass naive = {shared:.1f}x) and the thread policy: '
-    "2 worker threads x 1 intra-op thread instead of 2 intra-op threads (docs/classifiers.md). "
+    "2 worker threads x 1 intra-op thread instead of 2 intra-op threads, with language ID, places "
+    "and keywords running on the calling thread while the workers encode (docs/classifiers.md). "
     "Encoder paths on all posts, best round: {default} {d_best:.0f} posts/s (deployed), {other} "
     "{o_best:.0f} posts/s; label agreement between them on the same posts: {agree_other}."
 )
