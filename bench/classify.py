@@ -9,8 +9,9 @@ third-party data needed) for every task: language, areas, sentiment, hate, citie
 - optimised: the deployed stage (`classifiers.bundle.Classifier`): one int8 encoder pass per
   post (truncation at 128 tokens), length-sorted batches of 32 spread over 2 workers with one
   intra-op thread each (`MONITOR_ENCODER_WORKERS`, `MONITOR_ENCODER_THREADS`) while the calling
-  thread runs the rules (language ID, places, keywords), then numpy heads. The same stage on the other encoder path (ONNX Runtime int8 vs torch int8 on every
-  Linear, whichever is not deployed) is timed alongside, with the heads trained for it.
+  thread runs the rules (language ID, places, keywords), then numpy heads. The same stage on the
+  other encoder path (ONNX Runtime int8 vs torch int8 on every Linear, whichever is not
+  deployed) is timed alongside, with the heads trained for it.
 - naive: what a per-post script typically does with transformers: the fp32 model with
   `--threads` intra-op threads, one post at a time, and a separate forward pass for each of the three embedding heads (areas, sentiment,
   hate), then the same heads and rules. A "naive, shared pass" variant (one fp32 pass per post

@@ -90,7 +90,8 @@ def _add_totals(select: str) -> str:
 # Then one statement: upsert the posts under their registry id and created_at (a separate
 # statement, so it sees keys a concurrent writer committed meanwhile; the keys are locked as a
 # foreign key would lock them, so a concurrent erasure waits, migration 0012), and coverage from
-# exactly the rows inserted now (an update of an edited post is not a new post and is not counted again).
+# exactly the rows inserted now (an update of an edited post is not a new post and is not
+# counted again).
 # An insert never sets updated_at and an update always does: that tells them apart (the system
 # column xmax that did so before cannot be returned from a partitioned table).
 _UPSERT = f"""

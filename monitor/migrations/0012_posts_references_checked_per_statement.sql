@@ -74,8 +74,9 @@ CREATE TRIGGER posts_check_updated AFTER UPDATE ON raw.posts
     REFERENCING NEW TABLE AS landed
     FOR EACH STATEMENT EXECUTE FUNCTION raw.posts_check_references();
 
--- Registry -> posts cascade. The created_at bounds let PostgreSQL skip the partitions of other
--- months (retention deletes a dropped month's keys: no partition is read at all). Statement
+-- Registry -> posts cascade. The created_at bounds of the deleted keys let PostgreSQL prune
+-- the partitions of other months (not measured: retention drops a month's partition before it
+-- deletes that month's keys, so its cascade finds nothing to delete either way). Statement
 -- triggers fire for zero rows too: an empty transition table returns at once, which also ends
 -- the round trip with raw.posts_deleted (posts -> keys).
 CREATE FUNCTION raw.post_keys_deleted() RETURNS trigger

@@ -321,6 +321,10 @@ def test_references_are_checked_per_statement(warehouse_url: str) -> None:
             cur.execute(f"SET ROLE {LOADER_ROLE}")
         land(edit, stats, "m_test", copy_batch([_post("1", JUL, "edited")], stats.run_id), [])
         assert stats.updated == 1
+        # The key row itself is locked (FOR KEY SHARE), not only the updated post row.
+        with pytest.raises(psycopg2.errors.LockNotAvailable), eraser.cursor() as cur:
+            cur.execute("SELECT 1 FROM raw.post_keys WHERE external_id = '1' FOR UPDATE NOWAIT")
+        eraser.rollback()
         with (
             pytest.raises(psycopg2.errors.LockNotAvailable),
             eraser.cursor() as cur,
