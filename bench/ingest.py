@@ -46,6 +46,7 @@ from extractors.landing import (
     POST_COLUMNS,
     ImportStats,
     copy_batch,
+    draw_ids,
     ensure_partitions,
     finish_run,
     land_batch,
@@ -232,8 +233,9 @@ def landing_only(url: str, batches: list[list[Post]], *, rows: bool) -> dict[str
                         cur.execute(_ROW_UPSERT, _row(post, stats.run_id))
                         landed += cur.rowcount
             else:
+                ids = draw_ids(conn, len(batch))
                 landed += land_batch(
-                    conn, stats.run_id, copy_batch(batch, stats.run_id), direct=True
+                    conn, stats.run_id, copy_batch(batch, stats.run_id, ids), direct=True
                 )[0]
             conn.commit()
     seconds = time.perf_counter() - started

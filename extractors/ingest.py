@@ -15,14 +15,22 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from psycopg2.extensions import connection as Connection
 from psycopg2.sql import SQL, Identifier
 
 from extractors.connectors.base import Item, Page, StreamState
-from extractors.landing import LOADER_ROLE, CopyBatch, ImportStats, Rejection, copy_batch, land
+from extractors.landing import (
+    LOADER_ROLE,
+    CopyBatch,
+    ImportStats,
+    Rejection,
+    copy_batch,
+    draw_ids,
+    land,
+)
 from extractors.records import InvalidRecord, Post, normalise, redacted_record
 from monitor.warehouse import connect
 
@@ -89,7 +97,7 @@ class Warehouse:
         save_state: SaveState | None,
     ) -> None:
         try:
-            batch = copy_batch(posts, stats.run_id)
+            batch = copy_batch(posts, stats.run_id, self.ids_for(len(posts)))
             self.land(stats, source, batch, rejections)
             if state is not None and save_state is not None:
                 save_state(self.conn, state)
@@ -98,11 +106,19 @@ class Warehouse:
             self.conn.rollback()
             raise
 
+    def ids_for(self, n: int) -> Sequence[int] | None:
+        """Post ids for a batch of `n` posts while the run still COPYs straight in, else None."""
+        return draw_ids(self.conn, n) if self.direct_copy and n else None
+
     def land(
         self, stats: ImportStats, source: str, batch: CopyBatch, rejections: list[Rejection]
     ) -> None:
-        """Land in the current transaction (the caller commits)."""
-        direct = land(self.conn, stats, source, batch, rejections, direct=self.direct_copy)
+        """Land in the current transaction (the caller commits). A batch without post ids (drawn
+        after the run stopped COPYing straight in) is upserted."""
+        numbered = batch.keys is not None
+        direct = land(
+            self.conn, stats, source, batch, rejections, direct=self.direct_copy and numbered
+        )
         self.direct_copy = self.direct_copy and direct
 
     def close(self) -> None:

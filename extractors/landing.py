@@ -17,6 +17,7 @@ Every source lands through here, so the rules hold for all of them:
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import time
 import uuid
@@ -50,9 +51,10 @@ POST_COLUMNS = (
 )
 _COLS = ", ".join(POST_COLUMNS)
 _BATCH_TABLE = (
-    "CREATE TEMP TABLE IF NOT EXISTS posts_batch (source text, external_id text, platform text, "
-    "created_at timestamptz, author_pseudonym text, text text, lang_hint text, city_hint text, "
-    "country_hint text, payload jsonb, content_hash text, run_id text) ON COMMIT DELETE ROWS"
+    "CREATE TEMP TABLE IF NOT EXISTS posts_batch (post_id bigint, source text, external_id text, "
+    "platform text, created_at timestamptz, author_pseudonym text, text text, lang_hint text, "
+    "city_hint text, country_hint text, payload jsonb, content_hash text, run_id text) "
+    "ON COMMIT DELETE ROWS"
 )
 # Registry first: new natural keys get their post id (the anti-join keeps re-read posts from
 # burning sequence values; ON CONFLICT covers a concurrent writer of the same key).
@@ -208,17 +210,24 @@ def _opt(value: str | None) -> str:
     return "\\N" if value is None else _esc(value)
 
 
-def copy_lines(posts: Iterable[Post], run_id: str) -> tuple[list[str], list[str]]:
-    """The COPY text-format lines of `posts`, without post ids (the landing adds them): the
-    registry's (`source`, `external_id`, `created_at`) and the posts' (`POST_COLUMNS`, then
-    `run_id`). This runs for every post of an import: one f-string per line, and the few
-    distinct sources and platforms escaped once."""
+def copy_lines(
+    posts: Sequence[Post], run_id: str, ids: Sequence[int] | None = None
+) -> tuple[bytes | None, bytes]:
+    """The COPY text of `posts`, UTF-8: the posts' lines (`POST_COLUMNS`, then `run_id`) and,
+    given their post ids, the registry's lines (`post_id`, `source`, `external_id`,
+    `created_at`), the posts' lines then starting with the id too. This runs for every post of
+    an import (in the worker processes of a large one, so that the parent only sends bytes on):
+    one f-string per line, and the few distinct sources and platforms escaped once."""
     keys: list[str] = []
     rows: list[str] = []
     tail = _esc(run_id)
     null = "\\N"
     escaped: dict[str, str] = {}
-    for p in posts:
+    numbered = ids is not None
+    if numbered and len(ids) < len(posts):
+        raise ValueError(f"{len(posts)} posts but only {len(ids)} post ids")
+    # More ids than posts is fine (a batch draws one per line; duplicates and rejects use none).
+    for p, post_id in zip(posts, ids if numbered else itertools.repeat(None), strict=False):
         source, external_id, platform, created_at, author, text, lang, city, country, payload, h = p
         src = escaped.get(source)
         if src is None:
@@ -226,15 +235,17 @@ def copy_lines(posts: Iterable[Post], run_id: str) -> tuple[list[str], list[str]
         plat = escaped.get(platform)
         if plat is None:
             plat = escaped[platform] = _esc(platform)
-        key = f"{src}\t{_esc(external_id)}\t"
         created = created_at.isoformat()
-        keys.append(key + created)
+        key = f"{src}\t{_esc(external_id)}\t"
+        if numbered:
+            key = f"{post_id}\t{key}"
+            keys.append(f"{key}{created}\n")
         rows.append(
             f"{key}{plat}\t{created}\t{null if author is None else author}\t{_esc(text)}\t"
             f"{_opt(lang)}\t{_opt(city)}\t{_opt(country)}\t"
-            f"{_esc(to_json(payload)) if payload else '{}'}\t{h}\t{tail}"
+            f"{_esc(to_json(payload)) if payload else '{}'}\t{h}\t{tail}\n"
         )
-    return keys, rows
+    return ("".join(keys).encode() if numbered else None), "".join(rows).encode()
 
 
 def unique_posts(posts: Iterable[Post]) -> list[Post]:
@@ -245,22 +256,22 @@ def unique_posts(posts: Iterable[Post]) -> list[Post]:
 
 @dataclass
 class CopyBatch:
-    """Posts ready to land: COPY lines with unique natural keys, the UTC months they fall in
-    (their partitions), and what they would add to the coverage registry if they are all new
-    (used when they are COPYed straight in)."""
+    """Posts ready to land: their COPY text with unique natural keys (`keys` only when they were
+    given post ids, for a direct COPY), the UTC months they fall in (their partitions), and what
+    they would add to the coverage registry if they are all new (used when they are COPYed
+    straight in). Bytes, not rows: a worker process hands it to the parent in one piece."""
 
-    keys: list[str]
-    rows: list[str]
+    count: int
+    keys: bytes | None
+    rows: bytes
     months: list[date]
     daily: dict[tuple[str, date, str | None, str | None], int]
     sources: dict[str, tuple[str, datetime, datetime, int]]
 
-    @property
-    def count(self) -> int:
-        return len(self.rows)
 
-
-def copy_batch(posts: Iterable[Post], run_id: str) -> CopyBatch:
+def copy_batch(posts: Iterable[Post], run_id: str, ids: Sequence[int] | None = None) -> CopyBatch:
+    """`posts` ready to land; `ids` (at least one per post, from `draw_ids`) number them for a
+    direct COPY (duplicate keys leave some unused: ids are only ever gaps, never reused)."""
     unique = unique_posts(posts)
     daily: Counter[tuple[str, date, str | None, str | None]] = Counter(
         (p.source, p.created_at.date(), p.lang_hint, p.city_hint) for p in unique
@@ -281,8 +292,8 @@ def copy_batch(posts: Iterable[Post], run_id: str) -> CopyBatch:
     sources = {source: (pl, first, last, n) for source, (pl, first, last, n) in spans.items()}
     # created_at is UTC (extractors.records), as are the partition bounds.
     months = sorted({day.replace(day=1) for (_, day, _, _) in daily})
-    keys, rows = copy_lines(unique, run_id)
-    return CopyBatch(keys, rows, months, dict(daily), sources)
+    keys, rows = copy_lines(unique, run_id, ids)
+    return CopyBatch(len(unique), keys, rows, months, dict(daily), sources)
 
 
 def land_posts(conn: Connection, run_id: str, posts: Sequence[Post]) -> tuple[int, int, int]:
@@ -299,7 +310,7 @@ def ensure_partitions(cur: Any, months: Iterable[date]) -> None:
     cur.execute("SELECT raw.ensure_post_partitions(%s::date[])", (list(months),))
 
 
-# Post ids for a batch COPYed straight in, drawn from the registry's sequence. Drawn alone they
+# Post ids for posts to COPY straight in, drawn from the registry's sequence. Drawn alone they
 # are one contiguous range, sent back as its bounds; interleaved with another writer's draws, the
 # ids themselves come back.
 _DRAW_IDS = """
@@ -307,10 +318,24 @@ SELECT min(v), max(v), CASE WHEN max(v) - min(v) + 1 <> count(*) THEN array_agg(
 FROM (SELECT nextval(pg_get_serial_sequence('raw.post_keys', 'post_id')) AS v
       FROM generate_series(1, %s)) AS drawn
 """
+# psycopg2 sends COPY data in pieces of this size (its default, 8 KiB, costs a Python-level read
+# per 8 KiB of a batch of several MB).
+_COPY_CHUNK = 1 << 18
 
 
-def _with_ids(ids: Sequence[int], lines: Sequence[str]) -> io.StringIO:
-    return io.StringIO("".join(map("{}\t{}\n".format, ids, lines)))
+def draw_ids(conn: Connection, n: int) -> Sequence[int]:
+    """`n` new post ids for `copy_batch` (a range when nobody drew in between). Ids are not
+    transactional: those of a batch that is not landed directly are gaps, as a sequence's are."""
+    if n <= 0:
+        return range(0)
+    with conn.cursor() as cur:
+        cur.execute(_DRAW_IDS, (n,))
+        first, last, scattered = cur.fetchone()
+    return range(first, last + 1) if scattered is None else scattered
+
+
+def _copy(cur: Any, statement: str, data: bytes) -> None:
+    cur.copy_expert(statement, io.BytesIO(data), size=_COPY_CHUNK)
 
 
 def land_batch(
@@ -318,30 +343,28 @@ def land_batch(
 ) -> tuple[int, int, int, bool]:
     """Land a batch; return (inserted, updated, unchanged, landed directly).
 
-    `direct` first tries to COPY the keys straight into `raw.post_keys` and the rows into
-    `raw.posts` under post ids drawn from the registry's sequence (less database work than the
+    `direct` (for a batch numbered by `draw_ids`) first tries to COPY the keys straight into
+    `raw.post_keys` and the rows into `raw.posts` under their ids (less database work than the
     upsert, for batches of new posts: a first import); any natural key already there makes it
     roll back to a savepoint and upsert instead. Either way the result is the same rows and the
     same coverage counts.
     """
     if not batch.count:
         return 0, 0, 0, False
+    if direct and batch.keys is None:
+        raise ValueError("a direct COPY needs post ids: copy_batch(posts, run_id, draw_ids(...))")
+    numbered = batch.keys is not None
     with conn.cursor() as cur:
         ensure_partitions(cur, batch.months)
         if direct:
             cur.execute("SAVEPOINT direct_copy")
             try:
-                cur.execute(_DRAW_IDS, (batch.count,))
-                first, last, scattered = cur.fetchone()
-                ids = range(first, last + 1) if scattered is None else scattered
-                cur.copy_expert(
+                _copy(
+                    cur,
                     "COPY raw.post_keys (post_id, source, external_id, created_at) FROM STDIN",
-                    _with_ids(ids, batch.keys),
+                    batch.keys,
                 )
-                cur.copy_expert(
-                    f"COPY raw.posts (post_id, {_COLS}, run_id) FROM STDIN",
-                    _with_ids(ids, batch.rows),
-                )
+                _copy(cur, f"COPY raw.posts (post_id, {_COLS}, run_id) FROM STDIN", batch.rows)
             except psycopg2.errors.UniqueViolation:
                 cur.execute("ROLLBACK TO SAVEPOINT direct_copy")
             else:
@@ -349,9 +372,11 @@ def land_batch(
                 _count_new_posts(cur, batch)
                 return batch.count, 0, 0, True
         cur.execute(_BATCH_TABLE)
-        cur.copy_expert(
-            f"COPY posts_batch ({_COLS}, run_id) FROM STDIN",
-            io.StringIO("\n".join(batch.rows) + "\n"),
+        # Ids drawn for a direct COPY are not used here: the registry gives the ids.
+        _copy(
+            cur,
+            f"COPY posts_batch ({'post_id, ' if numbered else ''}{_COLS}, run_id) FROM STDIN",
+            batch.rows,
         )
         cur.execute(_NEW_KEYS)
         cur.execute(_UPSERT)

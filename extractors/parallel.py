@@ -18,12 +18,13 @@ started (a daemonic worker, e.g. under Celery's prefork pool) it falls back to t
 from __future__ import annotations
 
 import collections
+import gc
 import json
 import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,8 +57,24 @@ def _init(pepper: str, default_source: str | None, run_id: str) -> None:
     _settings["run_id"] = run_id
 
 
-def prepare_block(data: bytes) -> Prepared:
-    """Decode and normalise the NDJSON lines of `data`; runs in a worker process."""
+def prepare_block(data: bytes, ids: Sequence[int] | None = None) -> Prepared:
+    """Decode and normalise the NDJSON lines of `data` into a `CopyBatch` numbered by `ids`
+    (one per line at least; None: not numbered, for the upsert); runs in a worker process.
+
+    The cyclic garbage collector is paused meanwhile: a block allocates a few hundred thousand
+    short-lived containers, none of them in a cycle, and the collections they would trigger,
+    each walking the worker's caches too, cost ~10 % of the block (measured). It runs again
+    between blocks."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _prepare(data, ids)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _prepare(data: bytes, ids: Sequence[int] | None) -> Prepared:
     pepper = _settings["pepper"]
     run_id = _settings["run_id"]
     assert pepper is not None and run_id is not None
@@ -85,31 +102,32 @@ def prepare_block(data: bytes) -> Prepared:
             posts.append(normalise(record, pepper=pepper, default_source=default_source))
         except InvalidRecord as exc:
             rejections.append((lineno, str(exc), redacted_record(record)))
-    return Prepared(copy_batch(posts, run_id), records, len(lines), rejections)
+    return Prepared(copy_batch(posts, run_id, ids), records, len(lines), rejections)
 
 
-def prepare_range(path: str, start: int, end: int) -> Prepared:
+def prepare_range(path: str, start: int, end: int, ids: Sequence[int] | None) -> Prepared:
     """`prepare_block` of bytes [start, end) of a plain file, read by the worker itself (the
     parent only finds the line boundaries: no lines travel between processes)."""
     with open(path, "rb") as raw:
         raw.seek(start)
-        return prepare_block(raw.read(end - start))
+        return prepare_block(raw.read(end - start), ids)
 
 
-def _ranges(path: Path, block_bytes: int) -> Iterator[tuple[int, int]]:
-    """[start, end) byte ranges of about `block_bytes`, each ending at the end of a line."""
-    size = path.stat().st_size
+def _lines_in(data: bytes) -> int:
+    return data.count(b"\n") + (not data.endswith(b"\n"))
+
+
+def _ranges(path: Path, block_bytes: int) -> Iterator[tuple[int, int, int]]:
+    """(start, end, lines) of byte ranges of about `block_bytes`, each ending at the end of a
+    line. The parent reads each block once to count its lines (the post ids it needs: ~0.1 µs
+    per line)."""
     with path.open("rb") as raw:
         start = 0
-        while start < size:
-            end = start + block_bytes
-            if end < size:
-                raw.seek(end)
-                raw.readline()
-                end = raw.tell()
-            end = min(end, size)
-            yield start, end
-            start = end
+        while data := raw.read(block_bytes):
+            if not data.endswith(b"\n"):
+                data += raw.readline()
+            yield start, start + len(data), _lines_in(data)
+            start += len(data)
 
 
 def _blocks(path: Path, block_bytes: int) -> Iterator[bytes]:
@@ -181,11 +199,20 @@ def import_ndjson_parallel(
                 stats.rejected,
             )
 
+    # While the run COPYs straight in, each block is sent with post ids for each of its lines
+    # (drawn here, in file order), so the worker hands back finished COPY text.
+    ids_for = warehouse.ids_for
     block_bytes = batch_size * BYTES_PER_LINE
     if path.suffix == ".gz":
-        jobs = ((prepare_block, (block,)) for block in _blocks(path, block_bytes))
+        jobs = (
+            (prepare_block, (block, ids_for(_lines_in(block))))
+            for block in _blocks(path, block_bytes)
+        )
     else:
-        jobs = ((prepare_range, (str(path), a, b)) for a, b in _ranges(path, block_bytes))
+        jobs = (
+            (prepare_range, (str(path), a, b, ids_for(lines)))
+            for a, b, lines in _ranges(path, block_bytes)
+        )
     for function, args in jobs:
         pending.append(pool.apply_async(function, args))
         if len(pending) > workers + 1:  # bounded: never read far ahead of what has landed

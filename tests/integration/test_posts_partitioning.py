@@ -11,7 +11,15 @@ from datetime import UTC, datetime
 import psycopg2.errors
 import pytest
 
-from extractors.landing import LOADER_ROLE, ImportStats, copy_batch, land, land_posts, start_run
+from extractors.landing import (
+    LOADER_ROLE,
+    ImportStats,
+    copy_batch,
+    draw_ids,
+    land,
+    land_posts,
+    start_run,
+)
 from extractors.records import Post
 from monitor.migrate import available, migrate
 from monitor.warehouse import connect, connection
@@ -43,7 +51,8 @@ def _rows(url: str, sql: str, params: tuple = ()) -> list[tuple]:
 def _land(url: str, posts: list[Post], *, direct: bool = False) -> ImportStats:
     stats = ImportStats(start_run(url, source="m_test", location="test"))
     with connection(url, role=LOADER_ROLE) as conn:
-        land(conn, stats, "m_test", copy_batch(posts, stats.run_id), [], direct=direct)
+        ids = draw_ids(conn, len(posts)) if direct else None
+        land(conn, stats, "m_test", copy_batch(posts, stats.run_id, ids), [], direct=direct)
     return stats
 
 
