@@ -2,7 +2,7 @@
 redact, scrub and pseudonymise blocks of lines and hand back ready COPY rows; the parent only
 finds block boundaries and COPYs.
 
-Preparing a post (orjson decoding, validation, redaction, scrubbing, pseudonym, hash, COPY
+Preparing a post (JSON decoding, validation, redaction, scrubbing, pseudonym, hash, COPY
 lines) costs CPU of the same order as PostgreSQL's landing of it (figures in
 docs/benchmarks.md, "Ingestion"), and one process uses one core: worker processes prepare the
 next blocks while PostgreSQL lands the previous one. Workers read their byte range of the file
@@ -27,11 +27,19 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from extractors.ingest import Warehouse
 from extractors.landing import CopyBatch, ImportStats, Rejection, copy_batch
 from extractors.readers import open_binary
-from extractors.records import InvalidRecord, decode_json, normalise, redacted_record
+from extractors.records import (
+    ImportRecord,
+    InvalidRecord,
+    decode_import_record,
+    decode_json,
+    normalise,
+    redacted_record,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,17 +98,23 @@ def _prepare(data: bytes, ids: Sequence[int] | None) -> Prepared:
             continue
         records += 1
         line = line.rstrip(b"\r")
-        try:
-            record = decode_json(line)
-        except UnicodeDecodeError as exc:
-            rejections.append((lineno, f"invalid UTF-8: {exc.reason}", line))
-            continue
-        except json.JSONDecodeError as exc:
-            rejections.append((lineno, f"invalid JSON: {exc.msg}", line))
-            continue
+        # The import format's fields only, straight from the bytes; anything else (not an
+        # object, not JSON) is decoded as the serial path decodes it, for the same reasons.
+        record: Any = decode_import_record(line)
+        if record is None:
+            try:
+                record = decode_json(line)
+            except UnicodeDecodeError as exc:
+                rejections.append((lineno, f"invalid UTF-8: {exc.reason}", line))
+                continue
+            except json.JSONDecodeError as exc:
+                rejections.append((lineno, f"invalid JSON: {exc.msg}", line))
+                continue
         try:
             posts.append(normalise(record, pepper=pepper, default_source=default_source))
         except InvalidRecord as exc:
+            if type(record) is ImportRecord:  # a rejection keeps the whole record, as serially
+                record = decode_json(line)
             rejections.append((lineno, str(exc), redacted_record(record)))
     return Prepared(copy_batch(posts, run_id, ids), records, len(lines), rejections)
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
+import msgspec
 import orjson
 
 from extractors.redact import identity_pairs, pseudonym, redact_identities, scrub
@@ -35,8 +36,8 @@ AUTHOR_FIELDS = ("author_id", "author_handle", "author_name", "author_identities
 
 
 _sha256 = hashlib.sha256
-_orjson_loads = orjson.loads
-_OrjsonError = orjson.JSONDecodeError
+_decode_any = msgspec.json.Decoder().decode
+_DecodeError = msgspec.DecodeError
 
 
 class InvalidRecord(ValueError):
@@ -121,10 +122,26 @@ def _hint_of(value: Any, field: str) -> str | None:
 
 def _hint(value: Any, field: str) -> str | None:
     """A validated language, city or country hint (few distinct values: cached)."""
+    if value is None:
+        return None
     try:
         return _hint_of(value, field)
     except TypeError:  # unhashable (a list, an object): reported by the uncached path
         return _matching(_clean_str(value, field), _HINT_PATTERNS[field], field)
+
+
+@lru_cache(maxsize=16_384, typed=True)
+def _hints_of(lang: Any, city: Any, country: Any) -> tuple[str | None, str | None, str | None]:
+    return _hint(lang, "lang"), _hint(city, "city_code"), _hint(country, "country_code")
+
+
+def _hints(lang: Any, city: Any, country: Any) -> tuple[str | None, str | None, str | None]:
+    """The three hints of a post, validated in this order (their combinations repeat too: one
+    cache lookup per post instead of three)."""
+    try:
+        return _hints_of(lang, city, country)
+    except TypeError:  # one of them unhashable
+        return _hint(lang, "lang"), _hint(city, "city_code"), _hint(country, "country_code")
 
 
 @lru_cache(maxsize=4096, typed=True)  # typed: True is not 1
@@ -139,6 +156,25 @@ def _clean_short(value: Any, field: str) -> str | None:
         return _short_of(value, field)
     except TypeError:  # unhashable: reported by the uncached path
         return _clean_str(value, field)
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _source_platform_of(source: Any, platform: Any) -> tuple[str | None, str | None]:
+    return _short_of(source, "source"), _short_of(platform, "platform")
+
+
+def _source_platform(source: Any, platform: Any, default_source: str | None) -> tuple[str, str]:
+    """A record's source (else `default_source`) and platform, validated in this order."""
+    try:
+        source, platform = _source_platform_of(source, platform)
+    except TypeError:  # one of them unhashable: reported by the uncached path
+        source, platform = _clean_short(source, "source"), _clean_short(platform, "platform")
+    source = source or default_source
+    if not source:
+        raise InvalidRecord("missing field 'source'")
+    if platform is None:
+        raise InvalidRecord("missing field 'platform'")
+    return source, platform
 
 
 def _count(value: Any, field: str) -> int:
@@ -170,13 +206,11 @@ def _hashtags(value: Any) -> list[str]:
     return tags
 
 
-def _payload(record: dict[str, Any], names: tuple[Any, ...]) -> dict[str, Any]:
+def _payload(counts: tuple[Any, Any, Any], tags: Any, names: tuple[Any, ...]) -> dict[str, Any]:
     payload: dict[str, Any] = {}
-    for field in COUNT_FIELDS:
-        value = record.get(field)
+    for field, value in zip(COUNT_FIELDS, counts, strict=True):
         if value is not None and value != "":
             payload[field] = _count(value, field)
-    tags = record.get("hashtags")
     if tags:
         tags = _hashtags(tags)
         if names:  # a hashtag that is an account's name (a group's, say) names it too
@@ -187,6 +221,69 @@ def _payload(record: dict[str, Any], names: tuple[Any, ...]) -> dict[str, Any]:
     return payload
 
 
+# What `normalise` reads of a record, in this order; every other field is dropped at the door.
+IMPORT_FIELDS = (
+    "source",
+    "platform",
+    "external_id",
+    "text",
+    "created_at",
+    "author_id",
+    "author_handle",
+    "author_name",
+    "author_identities",
+    "lang",
+    "city_code",
+    "country_code",
+    *COUNT_FIELDS,
+    "hashtags",
+)
+
+
+class ImportRecord(msgspec.Struct, gc=False):
+    """The fields of an import-format record that `normalise` reads (IMPORT_FIELDS, in order),
+    as msgspec decodes them straight from JSON: other fields (the bulk of a platform's
+    payload) are skipped unparsed and no dictionary is built. Values keep their JSON types
+    (`Any`): validating them is `normalise`'s job, with its reasons. Not tracked by the garbage
+    collector (it never holds a cycle)."""
+
+    source: Any = None
+    platform: Any = None
+    external_id: Any = None
+    text: Any = None
+    created_at: Any = None
+    author_id: Any = None
+    author_handle: Any = None
+    author_name: Any = None
+    author_identities: Any = None
+    lang: Any = None
+    city_code: Any = None
+    country_code: Any = None
+    like_count: Any = None
+    reply_count: Any = None
+    repost_count: Any = None
+    hashtags: Any = None
+
+
+assert ImportRecord.__struct_fields__ == IMPORT_FIELDS
+_fields_of = msgspec.structs.astuple
+_decode_import = msgspec.json.Decoder(ImportRecord).decode
+
+
+def decode_import_record(line: bytes) -> ImportRecord | None:
+    """An NDJSON line of the import format as an `ImportRecord`, or None where it is not a JSON
+    object that msgspec accepts (invalid JSON or UTF-8, another JSON type, a number out of
+    range, ...): `decode_json` then decodes it and gives the standard reason."""
+    try:
+        if not line.isascii():
+            # msgspec skips unknown fields without checking their UTF-8; the line must be
+            # refused as a whole, as `decode_json` refuses it.
+            line.decode("utf-8")
+        return _decode_import(line)
+    except (_DecodeError, UnicodeDecodeError):
+        return None
+
+
 def normalise(
     record: Any,
     *,
@@ -194,23 +291,39 @@ def normalise(
     default_source: str | None = None,
     identities: Iterable[str | None] = (),
 ) -> Post:
-    """Validate one decoded record and turn it into a privacy-safe `Post`.
+    """Validate one decoded record (a dict, or an `ImportRecord`) and turn it into a
+    privacy-safe `Post`.
 
     `identities` are further strings that name people in this record (the accounts a post
     mentions, as the platform reports them); the record's own `author_handle`, `author_name` and
     `author_identities` are always redacted from the text too.
     """
-    if not isinstance(record, dict):
+    if type(record) is ImportRecord:
+        fields = _fields_of(record)
+    elif isinstance(record, dict):
+        fields = tuple(map(record.get, IMPORT_FIELDS))
+    else:
         raise InvalidRecord(f"record is a {type(record).__name__}, not an object")
-    get = record.get
-    source = _clean_short(get("source"), "source") or default_source
-    if not source:
-        raise InvalidRecord("missing field 'source'")
-    platform = _clean_short(get("platform"), "platform")
-    if platform is None:
-        raise InvalidRecord("missing field 'platform'")
-    external_id = _clean_str(get("external_id"), "external_id", required=True)
-    text = get("text")
+    (
+        source,
+        platform,
+        external_id,
+        text,
+        created_at,
+        author,
+        handle,
+        name,
+        more,
+        lang,
+        city,
+        country,
+        likes,
+        replies,
+        reposts,
+        tags,
+    ) = fields
+    source, platform = _source_platform(source, platform, default_source)
+    external_id = _clean_str(external_id, "external_id", required=True)
     # The common case inline (an ASCII string without NUL needs no check); the rest as fields.
     if type(text) is str and text.isascii() and "\x00" not in text:
         text = text.strip()
@@ -221,13 +334,10 @@ def normalise(
     assert external_id and text  # for the type checker: required=True
     if len(text) > MAX_TEXT_CHARS:
         raise InvalidRecord(f"text longer than {MAX_TEXT_CHARS} characters ({len(text)})")
-    created_at = _parse_time(get("created_at"))
-    handle = get("author_handle")
-    author = get("author_id") or handle
+    created_at = _parse_time(created_at)
+    author = author or handle
     if author is not None:
         author = _clean_str(author, "author_handle")
-    name = get("author_name")
-    more = get("author_identities")
     names: tuple[Any, ...] = ()
     if more is None and not identities:
         if handle or name:
@@ -237,9 +347,7 @@ def normalise(
         names = (handle, name, *(more if isinstance(more, list) else ()), *identities)
         text = redact_identities(text, names)
     text = scrub(text)
-    lang = get("lang")
-    city = get("city_code")
-    country = get("country_code")
+    lang, city, country = _hints(lang, city, country)
     return _new_post(
         (
             source,
@@ -248,10 +356,12 @@ def normalise(
             created_at,
             pseudonym(platform, author, pepper) if author else None,
             text,
-            None if lang is None else _hint(lang, "lang"),
-            None if city is None else _hint(city, "city_code"),
-            None if country is None else _hint(country, "country_code"),
-            _payload(record, names),
+            lang,
+            city,
+            country,
+            _payload((likes, replies, reposts), tags, names)
+            if tags or likes is not None or replies is not None or reposts is not None
+            else {},
             _sha256(text.encode()).hexdigest(),
         )
     )
@@ -293,14 +403,13 @@ def to_json(payload: dict[str, Any]) -> str:
 
 
 def decode_json(line: bytes) -> Any:
-    """One JSON document (an NDJSON line), decoded by orjson (about four times faster than
-    `json.loads`). What orjson refuses goes through `json.loads`, so the accepted documents and
-    the reasons of refusal stay the standard library's: `UnicodeDecodeError` for bytes that are
-    not UTF-8, `json.JSONDecodeError` for invalid JSON; NaN and escaped lone surrogates decode
-    as there (validation then rejects such a record, naming the field). One difference: orjson
-    reads an integer literal beyond 64 bits as a float, so such an id is rejected as not a
-    string and such a count kept approximately (platforms send ids that long as strings)."""
+    """One JSON document (an NDJSON line), decoded by msgspec (about twice as fast as
+    `json.loads`, and it reads integers of any size as `json.loads` does). What msgspec refuses
+    goes through `json.loads`, so the accepted documents and the reasons of refusal stay the
+    standard library's: `UnicodeDecodeError` for bytes that are not UTF-8,
+    `json.JSONDecodeError` for invalid JSON; NaN and escaped lone surrogates decode as there
+    (validation then rejects such a record, naming the field)."""
     try:
-        return _orjson_loads(line)
-    except _OrjsonError:
+        return _decode_any(line)
+    except (_DecodeError, UnicodeDecodeError):
         return json.loads(line.decode("utf-8"))

@@ -17,6 +17,7 @@ from extractors.landing import (
     copy_batch,
     draw_ids,
     land,
+    land_batch,
     land_posts,
     start_run,
 )
@@ -126,7 +127,7 @@ def test_partition_indexes_and_owner(warehouse_url: str) -> None:
     defs = " | ".join(r[0] for r in indexes)
     assert "USING brin (created_at)" in defs
     assert "UNIQUE INDEX posts_2026_07_pkey" in defs and "(post_id, created_at)" in defs
-    assert "USING btree (created_at)" in defs
+    assert "USING btree (created_at)" not in defs  # dropped by 0013: pruning + BRIN serve ranges
     # Created through the SECURITY DEFINER function: the loader owns it whoever called.
     assert _rows(
         warehouse_url, "SELECT tableowner FROM pg_tables WHERE tablename = 'posts_2026_07'"
@@ -422,7 +423,6 @@ def test_migrating_a_0008_database_with_rows(fresh_database: str) -> None:
         r[0] for r in _rows(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'posts'")
     } == {
         "posts_pkey",
-        "posts_created_at_idx",
         "posts_created_at_brin",
     }
 
@@ -457,3 +457,15 @@ def test_direct_copy_with_ids_not_in_one_range(warehouse_url: str) -> None:
     assert _rows(warehouse_url, "SELECT post_id FROM raw.post_keys ORDER BY 1") == [
         (i,) for i in range(102, 111, 2)
     ]
+
+
+def test_direct_copy_needs_enough_post_ids(warehouse_url: str) -> None:
+    posts = [_post(str(i), JUL) for i in range(3)]
+    with pytest.raises(ValueError, match="3 posts but only 2 post ids"):
+        copy_batch(posts, "run", range(2))
+    with (
+        connection(warehouse_url, role=LOADER_ROLE) as conn,
+        pytest.raises(ValueError, match="needs post ids"),
+    ):
+        land_batch(conn, "run", copy_batch(posts, "run"), direct=True)
+    assert _rows(warehouse_url, "SELECT count(*) FROM raw.post_keys") == [(0,)]

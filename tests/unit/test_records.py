@@ -4,7 +4,14 @@ import json
 
 import pytest
 
-from extractors.records import InvalidRecord, decode_json, normalise, to_json
+from extractors.records import (
+    ImportRecord,
+    InvalidRecord,
+    decode_import_record,
+    decode_json,
+    normalise,
+    to_json,
+)
 
 PEPPER = "unit-test-pepper-0123456789"
 GOOD = {
@@ -118,6 +125,7 @@ def test_cached_fields_tell_true_from_one() -> None:
         b'{"a": 1, "a": 2}',
         b'{"lone": "\\ud800"}',  # orjson refuses it; json.loads keeps the surrogate
         b'{"n": NaN}',
+        b'{"id": 123456789012345678901234567890}',  # an integer beyond 64 bits stays one
     ],
 )
 def test_decode_json_accepts_what_json_loads_accepts(line: bytes) -> None:
@@ -140,3 +148,51 @@ def test_payload_json_is_compact_utf8() -> None:
         '{"like_count":3,"hashtags":["café","a\\"b\\\\c"]}'
     )
     assert to_json({"like_count": 2**70}) == '{"like_count":1180591620717411303424}'
+
+
+# Records the worker processes decode straight into `ImportRecord`: every outcome (a post, or
+# the reason of refusal) must be the one the serial path gives for the same line as a dict.
+STRUCT_CASES = [
+    GOOD,
+    {**GOOD, "hashtags": ["jan_rdam", "taal"], "reply_count": "2", "extra": {"deep": [1]}},
+    {**GOOD, "author_identities": ["Piet Jansen"], "text": "Piet Jansen belde"},
+    {**GOOD, "source": True},
+    {**GOOD, "platform": ["x"]},
+    {**GOOD, "lang": ["nl"]},
+    {**GOOD, "city_code": "Rotterdam"},
+    {**GOOD, "like_count": True},
+    {**GOOD, "external_id": 123456789012345678901234567890},
+    {k: v for k, v in GOOD.items() if k != "platform"},
+    {"text": "only text"},
+]
+
+
+@pytest.mark.parametrize("record", STRUCT_CASES)
+def test_import_record_path_gives_what_the_dict_path_gives(record: dict) -> None:
+    line = json.dumps(record).encode()
+    struct = decode_import_record(line)
+    assert type(struct) is ImportRecord
+    outcomes = []
+    for decoded in (struct, decode_json(line)):
+        try:
+            outcomes.append(normalise(decoded, pepper=PEPPER, default_source="fallback"))
+        except InvalidRecord as exc:
+            outcomes.append(str(exc))
+    assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"[1, 2]",
+        b'"text"',
+        b'{"a": ',
+        b'{"text": "x\xff"}',
+        # bad UTF-8 in a field the import format does not read (msgspec would skip it unread)
+        b'{"text": "ok", "url": "\xc0\x80"}',
+        b'{"text": "ok", "url": "\xed\xa0\x80"}',
+        b"NaN",
+    ],
+)
+def test_lines_that_are_not_import_objects_go_to_the_standard_decoder(line: bytes) -> None:
+    assert decode_import_record(line) is None
