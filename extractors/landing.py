@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 import psycopg2.errors
 from psycopg2.extensions import connection as Connection
 
@@ -385,22 +386,33 @@ def land_batch(
     return inserted, changed - inserted, batch.count - changed, False
 
 
-# Coverage of a batch COPYed straight in: a few hundred (source, day, language, city) counts per
-# batch, sent as one array per column (one statement, no per-row formatting in Python).
+# Coverage of a batch COPYed straight in: a few hundred to a thousand (source, day, language,
+# city) counts per batch, sent as one JSON document (one statement, one parameter). Lists
+# adapted by psycopg2 would arrive as ARRAY[...] expressions of one literal per value, which
+# PostgreSQL parses and plans element by element: measured 24-28 µs per count that way, about a
+# fifth of the database's CPU per landed post.
 _COUNT_DAILY = _add_daily(
-    "SELECT * FROM unnest(%s::text[], %s::date[], %s::text[], %s::text[], %s::bigint[])"
+    "SELECT source, day, lang, city, posts FROM json_to_recordset(%s::json) "
+    "AS t(source text, day date, lang text, city text, posts bigint)"
 )
 _COUNT_TOTALS = _add_totals(
-    "SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], "
-    "%s::bigint[])"
+    "SELECT source, platform, first_post_at, last_post_at, posts FROM json_to_recordset(%s::json) "
+    "AS t(source text, platform text, first_post_at timestamptz, last_post_at timestamptz, "
+    "posts bigint)"
 )
 
 
 def _count_new_posts(cur: Any, batch: CopyBatch) -> None:
-    daily = batch.daily
-    cur.execute(_COUNT_DAILY, (*map(list, zip(*daily, strict=True)), list(daily.values())))
-    sources = batch.sources
-    cur.execute(_COUNT_TOTALS, (list(sources), *map(list, zip(*sources.values(), strict=True))))
+    daily = [
+        {"source": s, "day": d, "lang": lang, "city": city, "posts": n}
+        for (s, d, lang, city), n in batch.daily.items()
+    ]
+    cur.execute(_COUNT_DAILY, (orjson.dumps(daily).decode(),))
+    totals = [
+        {"source": s, "platform": p, "first_post_at": first, "last_post_at": last, "posts": n}
+        for s, (p, first, last, n) in batch.sources.items()
+    ]
+    cur.execute(_COUNT_TOTALS, (orjson.dumps(totals).decode(),))
 
 
 def _copy_buffer(rows: Iterable[tuple[Any, ...]]) -> io.StringIO:

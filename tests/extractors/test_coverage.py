@@ -78,7 +78,7 @@ def test_registry_declares_and_counts(
             "external_id": f"r{i}",
             "text": f"post {i}",
             "created_at": f"2026-08-0{1 + i % 3}T23:30:00-02:00",
-            "city_code": "NL037C",
+            **({"city_code": "NL037C"} if i % 4 else {}),  # no city: counted under NULL
         }
         for i in range(9)
     ]
