@@ -1,14 +1,16 @@
 """Ingestion benchmark: raw landing with COPY against row-by-row INSERT, on the same data, in one
 run; then a 1,000,000-line NDJSON import with its peak memory.
 
-    .venv/bin/python -m bench.ingest [--posts 200000] [--big 1000000] [--skip-big]
+    .venv/bin/python -m bench.ingest [--posts 200000] [--rounds 3] [--big 1000000] [--skip-big]
 
 Both landing paths do the same work per post - read the line, decode JSON, validate, redact
 identities, scrub, pseudonymise, hash - and differ only in how rows reach PostgreSQL:
 `extractors.file_import.import_file` (worker processes prepare COPY batches; each batch is
 COPYed straight into `raw.posts`, or, once posts already exist, into a temporary table and
 upserted) against one `INSERT ... ON CONFLICT` per post (the same upsert, one statement per row,
-a commit per batch). "Landing only" repeats both on posts validated and scrubbed beforehand: the
+a commit per batch). The COPY landing runs `--rounds` times, each on a fresh database (the
+median round is the headline, the best one is reported beside it); row INSERTs are slow and
+run once. "Landing only" repeats both on posts validated and scrubbed beforehand: the
 ratio of the loading methods themselves. "Parse + scrub only" is the Python half alone. The big
 import runs in its own process so that its peak RSS (`VmHWM`) is the importer's alone, sampled
 every 50 ms as well to show it flat over the file.
@@ -361,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=200_000, help="posts landed by each path")
     parser.add_argument("--big", type=int, default=1_000_000, help="lines of the big import")
     parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="COPY landings, each on a fresh database"
+    )
     parser.add_argument("--pg-url", help="admin URL of the PostgreSQL server to use")
     parser.add_argument("--workdir", type=Path, default=REPO_ROOT / ".local" / "bench")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -384,23 +389,36 @@ def main(argv: list[str] | None = None) -> int:
     }
     log.info("parse + scrub only (no database)")
     figures["parse_and_scrub_only"] = parse_and_scrub_only(path)
-    log.info("COPY landing of %d posts", args.posts)
-    with _Database(admin) as url:
-        figures["copy"] = copy_landing(url, path)
-        started = time.perf_counter()
-        again = import_file(url, path, pepper=PEPPER)
-        seconds = time.perf_counter() - started
-        figures["copy_reimport_unchanged"] = {
-            "unchanged": again.unchanged,
-            "seconds": round(seconds, 2),
-            "posts_per_s": round(again.unchanged / seconds),
-        }
+    rounds = []
+    for round_ in range(1, args.rounds + 1):
+        log.info("COPY landing of %d posts, round %d of %d", args.posts, round_, args.rounds)
+        with _Database(admin) as url:
+            rounds.append(copy_landing(url, path))
+            if round_ == args.rounds:
+                started = time.perf_counter()
+                again = import_file(url, path, pepper=PEPPER)
+                seconds = time.perf_counter() - started
+                figures["copy_reimport_unchanged"] = {
+                    "unchanged": again.unchanged,
+                    "seconds": round(seconds, 2),
+                    "posts_per_s": round(again.unchanged / seconds),
+                }
+    # The median round is the headline (a shared machine's noise only ever slows a round down);
+    # the best round is what the code can do.
+    by_speed = sorted(rounds, key=lambda r: r["posts_per_s"])
+    figures["copy"] = by_speed[(len(by_speed) - 1) // 2]
+    figures["copy_best"] = by_speed[-1]
+    figures["copy_rounds_posts_per_s"] = [r["posts_per_s"] for r in rounds]
     log.info("row-by-row INSERT landing of the same %d posts", args.posts)
     with _Database(admin) as url:
         figures["row_inserts"] = row_landing(url, path)
-    figures["copy_over_row_inserts"] = round(
-        figures["copy"]["posts_per_s"] / figures["row_inserts"]["posts_per_s"], 1
-    )
+    for key, copy in (
+        ("copy_over_row_inserts", "copy"),
+        ("copy_best_over_row_inserts", "copy_best"),
+    ):
+        figures[key] = round(
+            figures[copy]["posts_per_s"] / figures["row_inserts"]["posts_per_s"], 1
+        )
     log.info("landing only (posts validated and scrubbed beforehand), COPY then row inserts")
     batches = prepared_posts(path)
     with _Database(admin) as url:
@@ -436,7 +454,8 @@ def _report(f: dict[str, Any]) -> None:
             f"{label:42} {f[key].get('posts', f[key].get('unchanged')):>9} {f[key]['seconds']:>8} {f[key]['posts_per_s']:>9}"
             for label, key in (
                 ("parse + validate + scrub only (no DB)", "parse_and_scrub_only"),
-                ("COPY landing (import_file)", "copy"),
+                ("COPY landing (import_file), median round", "copy"),
+                ("COPY landing (import_file), best round", "copy_best"),
                 ("COPY re-import, all unchanged", "copy_reimport_unchanged"),
                 ("row-by-row INSERT landing", "row_inserts"),
                 ("landing only: COPY", "landing_only_copy"),
@@ -445,8 +464,9 @@ def _report(f: dict[str, Any]) -> None:
             )
         ),
         "ratios (posts/s over posts/s):",
-        f"  end to end with scrubbing, COPY / row INSERTs committed per {BATCH_SIZE:,}: "
-        f"{f['copy_over_row_inserts']}x",
+        f"  end to end with scrubbing, COPY (median of {len(f['copy_rounds_posts_per_s'])} rounds: "
+        f"{f['copy_rounds_posts_per_s']}) / row INSERTs committed per {BATCH_SIZE:,}: "
+        f"{f['copy_over_row_inserts']}x (best round {f['copy_best_over_row_inserts']}x)",
         f"  landing only, COPY / row INSERTs committed per {BATCH_SIZE:,}: "
         f"{f['landing_only_copy_over_row_inserts']}x",
         f"  landing only, COPY / row INSERTs committed per post: "

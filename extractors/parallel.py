@@ -1,6 +1,7 @@
 """Parallel preparation of large NDJSON imports: worker processes read, decode, validate,
-redact, scrub and pseudonymise blocks of lines and hand back ready COPY rows; the parent only
-finds block boundaries and COPYs.
+redact, scrub and pseudonymise blocks of lines and hand back finished COPY bytes; the parent only
+finds block boundaries, draws the post ids of each block before submitting it while the run
+still COPYs straight into `raw.posts` (so workers write complete rows), and COPYs.
 
 Preparing a post (JSON decoding, validation, redaction, scrubbing, pseudonym, hash, COPY
 lines) costs CPU of the same order as PostgreSQL's landing of it (figures in
