@@ -372,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child-import", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.child_import:
         big_import_child(args.child_url, args.child_import)
         return 0
