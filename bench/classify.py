@@ -13,17 +13,19 @@ third-party data needed) for every task: language, areas, sentiment, hate, citie
   other encoder path (ONNX Runtime int8 vs torch int8 on every Linear, whichever is not
   deployed) is timed alongside, with the heads trained for it.
 - naive: what a per-post script typically does with transformers: the fp32 model with
-  `--threads` intra-op threads, one post at a time, and a separate forward pass for each of the three embedding heads (areas, sentiment,
-  hate), then the same heads and rules. A "naive, shared pass" variant (one fp32 pass per post
-  for the three heads) is measured too, so the gain from batching+int8 alone is visible.
+  `--threads` intra-op threads, one post at a time, and a separate forward pass for each of the
+  three embedding heads (areas, sentiment, hate), then the same heads and rules. A "naive,
+  shared pass" variant (one fp32 pass per post for the three heads) is measured too, so the
+  gain from batching+int8 alone is visible.
 
 Throughput: one child process loads both pipelines and runs `--rounds` rounds; in every round
 each variant classifies the same first `--naive-posts` posts (and the optimised stage also all
 `--posts`, its steady-state rate), in rotating order, so load from other jobs on the shared
 machine hits every variant alike. Best round and median are reported; the ratio is computed on
 the same posts, in the same run. Memory: each variant once more in its own child process (load
-+ classify), whose peak RSS is that variant's alone. The covers classification only, after loading and a warm-up. Output agreement between the variants (labels) is
-reported: the heads were trained on int8 vectors, the naive pipeline feeds them fp32 ones.
++ classify), whose peak RSS is that variant's alone. Throughput covers classification only,
+after loading and a warm-up. Output agreement between the variants (labels) is reported: the
+heads were trained on int8 vectors, the naive pipeline feeds them fp32 ones.
 `--write-docs` replaces the "Classification" section of docs/benchmarks.md (other sections of
 that file are left alone).
 """
