@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.classify [--posts 2000] [--naive-posts 500] [--rounds 2] [--threads 2]
                                        [--write-docs]
 
-Both variants classify the *same* posts (synthetic demo posts, `monitor.demo`, seed 21: no
+Both variants classify the *same* posts (synthetic demo posts, `demo`, seed 21: no
 third-party data needed) for every task: language, areas, sentiment, hate, cities, keywords.
 
 - optimised: the deployed stage (`classifiers.bundle.Classifier`): one int8 encoder pass per
@@ -42,6 +42,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from core.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "benchmarks.md"
@@ -86,7 +88,7 @@ def _load_optimised(precision: str | None = None):
     (`classifiers/heads/onnx/` or `classifiers/heads/`)."""
     from classifiers.bundle import Classifier
     from classifiers.embeddings import ONNX_PRECISION, encoder_settings, load_shared_encoder
-    from classifiers.heads import HEADS_DIR, ONNX_HEADS_DIR
+    from classifiers.linear_head import HEADS_DIR, ONNX_HEADS_DIR
 
     if precision is None or precision == encoder_settings()[1]:
         clf = Classifier()
@@ -113,7 +115,6 @@ def _load_naive(threads: int):
 
     from classifiers.bundle import PostInput, PostResult
     from classifiers.embeddings import post_input
-    from monitor.settings import load_settings
 
     torch.set_num_threads(threads)
     path = load_settings().encoder_path
@@ -209,7 +210,7 @@ def run_rounds(posts_file: Path, naive_n: int, threads: int, rounds: int) -> dic
     def timed(name: str) -> None:
         # torch's thread count is per process: each variant runs with its own setting
         torch.set_num_threads(
-            int(os.environ.get("MONITOR_ENCODER_THREADS", DEFAULT_THREADS))
+            (load_settings().encoder_threads or DEFAULT_THREADS)
             if name.startswith("optimised")
             else threads
         )
@@ -362,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_memory(args.child, args.posts_file, args.naive_posts, args.threads)))
         return 0
 
-    from monitor.demo.generate import iter_posts
+    from demo.generate import iter_posts
 
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory() as tmp:

@@ -5,7 +5,7 @@ run; then a 1,000,000-line NDJSON import with its peak memory.
 
 Both landing paths do the same work per post - read the line, decode JSON, validate, redact
 identities, scrub, pseudonymise, hash - and differ only in how rows reach PostgreSQL:
-`extractors.file_import.import_file` (worker processes prepare COPY batches; each batch is
+`extractors.social.file_import.import_file` (worker processes prepare COPY batches; each batch is
 COPYed straight into `raw.posts`, or, once posts already exist, into a temporary table and
 upserted) against one `INSERT ... ON CONFLICT` per post (the same upsert, one statement per row,
 a commit per batch). The COPY landing runs `--rounds` times, each on a fresh database (the
@@ -41,10 +41,15 @@ from typing import Any
 
 import psutil
 
-from extractors.connectors.base import Item
-from extractors.file_import import BATCH_SIZE, import_file
-from extractors.ingest import normalise_items
-from extractors.landing import (
+from core.db import Role, connect, connection, drop_database, ensure_database
+from core.embedded import start_embedded
+from core.migrate import migrate
+from core.settings import REPO_ROOT, load_settings
+from demo.generate import write_posts
+from extractors.social.connectors.base import Item
+from extractors.social.file_import import BATCH_SIZE, import_file
+from extractors.social.ingest import normalise_items
+from extractors.social.landing import (
     POST_COLUMNS,
     ImportStats,
     copy_batch,
@@ -54,12 +59,8 @@ from extractors.landing import (
     land_batch,
     start_run,
 )
-from extractors.readers import read_ndjson
-from extractors.records import Post, to_json
-from monitor.demo.generate import write_posts
-from monitor.migrate import migrate
-from monitor.settings import REPO_ROOT
-from monitor.warehouse import connect, connection, drop_database, ensure_database, start_embedded
+from extractors.social.readers import read_ndjson
+from extractors.social.records import Post, to_json
 
 log = logging.getLogger("bench.ingest")
 PEPPER = "bench-pepper-0123456789abcdef"
@@ -98,9 +99,7 @@ def _months(posts: list[Post]) -> set:
 
 def _admin_url(explicit: str | None) -> str:
     return (
-        explicit
-        or os.environ.get("MONITOR_TEST_PG_URL")
-        or start_embedded(REPO_ROOT / ".local" / "test-pg")
+        explicit or load_settings().test_pg_url or start_embedded(REPO_ROOT / ".local" / "test-pg")
     )
 
 
@@ -179,7 +178,7 @@ def row_landing(url: str, path: Path) -> dict[str, Any]:
     inserted = 0
     for items in _pages(path, BATCH_SIZE):
         posts, _ = normalise_items(items, stats, pepper=PEPPER)
-        with connection(url, role="monitor_loader") as conn, conn.cursor() as cur:
+        with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
             ensure_partitions(cur, _months(posts))
             for post in posts:
                 cur.execute(_ROW_UPSERT, _row(post, stats.run_id))
@@ -226,7 +225,7 @@ def landing_only(url: str, batches: list[list[Post]], *, rows: bool) -> dict[str
     stats = ImportStats(start_run(url, source="bench:landing", location="memory"))
     started = time.perf_counter()
     landed = 0
-    with connection(url, role="monitor_loader") as conn:
+    with connection(url, role=Role.LOADER) as conn:
         for batch in batches:
             if rows:
                 with conn.cursor() as cur:

@@ -23,13 +23,14 @@ import os
 import re
 import sys
 import time
-import unicodedata
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
-from monitor.demo.generate import DEFAULT_DAYS, DEFAULT_START, _Generator, load_keywords
+from core.db import Role
+from core.text import fold
+from demo.generate import DEFAULT_DAYS, DEFAULT_START, _Generator, load_keywords
 
 log = logging.getLogger("bench.warehouse")
 
@@ -38,10 +39,6 @@ ORACLE_VERSION = "oracle-labels"
 P_MAIN, P_OTHER = 0.75, 0.125
 POLARITY = {"negative": -0.625, "neutral": 0.0, "positive": 0.625}
 ORACLE_TASKS = ("sentiment", "hate", "keywords")
-
-
-def _norm(text: str) -> str:
-    return unicodedata.normalize("NFC", text).casefold()
 
 
 class OracleKeywords:
@@ -55,11 +52,11 @@ class OracleKeywords:
             for area, kws in by_area.items():
                 self.by_area[(lang, area)] = [
                     (k, k.split()[0], re.compile(r"(?<!\w)" + re.escape(k) + r"(?!\w)"))
-                    for k in map(_norm, kws)
+                    for k in map(fold, kws)
                 ]
 
     def find(self, text: str, lang: str, areas: Iterable[str]) -> list[tuple[int, str, str, str]]:
-        norm = _norm(text)
+        norm = fold(text)
         out = []
         for area in dict.fromkeys(areas):
             for kw, first_word, rx in self.by_area.get((lang, area), ()):
@@ -139,11 +136,11 @@ def write_oracle(cur, sent, hate, kws, done) -> None:
 def load_oracle_classifications(url: str, posts: list[dict]) -> int:
     """Sentiment, hate and keywords for every landed post from the generator's labels (matched
     on source and external id); the posts' current language and area classifications stay."""
-    from monitor.warehouse import connection
+    from core.db import connection
 
     labels = {(p["source"], p["external_id"]): p for p in posts}
     kw = OracleKeywords()
-    with connection(url, role="monitor_loader") as conn, conn.cursor() as cur:
+    with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
         register_oracle_versions(cur, ORACLE_TASKS)
         cur.execute(
             "SELECT p.post_id, p.source, p.external_id, p.text FROM raw.posts p "
@@ -262,7 +259,7 @@ def load_posts(url: str, total: int, lo: int, hi: int, *, seed: int = 42, worker
     """
     import multiprocessing
 
-    from monitor.warehouse import connect
+    from core.db import connect
 
     conn = connect(url)
     run_id = f"bench-{uuid.uuid4().hex[:8]}"
@@ -370,7 +367,7 @@ DASHBOARD_QUERIES = {
 
 
 def p95_queries(url: str, *, repeats: int, indexed: bool) -> dict[str, float]:
-    from monitor.warehouse import connect
+    from core.db import connect
 
     conn = connect(url, autocommit=True)
     out = {}
@@ -403,10 +400,12 @@ def slowest_models(n: int = 6) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from core.db import connect, drop_database, ensure_database
+    from core.embedded import start_embedded
+    from core.migrate import migrate
     from expectations.gate import validate
-    from monitor import publish, transform
-    from monitor.migrate import migrate
-    from monitor.warehouse import connect, drop_database, ensure_database, start_embedded
+    from monitor import transform
+    from publication import publish
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--posts", type=int, default=10_000_000)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -90,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "train":
         from classifiers import labelled
-        from classifiers.heads import default_heads_dir
+        from classifiers.linear_head import default_heads_dir
         from classifiers.train import train
 
         summary = train(
@@ -118,9 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from classifiers import warehouse
-    from monitor.settings import require_warehouse_url
+    from core.settings import require_warehouse_url
 
-    url = args.url or os.environ.get("MONITOR_WAREHOUSE_URL") or require_warehouse_url()
+    url = args.url or require_warehouse_url()
     if args.action == "classify":
         kwargs = {"batch_size": args.batch_size} if args.batch_size else {}
         result = warehouse.classify_warehouse(

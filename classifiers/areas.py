@@ -44,12 +44,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from classifiers.areas_keywords import AreaKeywordTask
-from monitor.settings import REPO_ROOT
+from core import reference
 
 if TYPE_CHECKING:
     from classifiers.encoder.model import Encoder
 
-SEEDS_DIR = REPO_ROOT / "dbt" / "seeds"
 KEYWORD_FLOOR = 0.9
 TOP_K_KEYWORDS = 3
 DEFAULT_SLOPE = 40.0
@@ -84,8 +83,9 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         ]
 
 
-def load_taxonomy(seeds_dir: Path = SEEDS_DIR, keywords_file: Path | None = None) -> Taxonomy:
+def load_taxonomy(seeds_dir: Path | None = None, keywords_file: Path | None = None) -> Taxonomy:
     """Areas, descriptions and keywords from the dbt seeds; clear errors when they are missing."""
+    seeds_dir = seeds_dir or reference.seeds_dir()
     areas_file = seeds_dir / "integration_areas.csv"
     keywords_file = keywords_file or seeds_dir / "area_keywords.csv"
     for path in (areas_file, keywords_file):

@@ -16,18 +16,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from monitor.settings import REPO_ROOT
+from core import reference
+from core.text import fold
 
-KEYWORDS_FILE = REPO_ROOT / "dbt" / "seeds" / "area_keywords.csv"
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFC", text).casefold()
+KEYWORDS_FILE = reference.seed_file("area_keywords.csv")
 
 
 def load_keywords(path: Path = KEYWORDS_FILE) -> dict[str, dict[str, set[str]]]:
@@ -37,7 +33,7 @@ def load_keywords(path: Path = KEYWORDS_FILE) -> dict[str, dict[str, set[str]]]:
     keywords: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     with path.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
-            keyword = _fold(row["keyword"].strip())
+            keyword = fold(row["keyword"].strip())
             if keyword:
                 keywords[row["lang"].strip()][keyword].add(row["area_id"].strip())
     if not keywords:
@@ -77,7 +73,7 @@ class AreaKeywordTask:
         else:
             pattern, areas_of = self._any_pattern, self._any_lang
         found: set[str] = set()
-        for match in pattern.finditer(_fold(text)):
+        for match in pattern.finditer(fold(text)):
             found |= areas_of[match.group(0)]
         return sorted(found)
 

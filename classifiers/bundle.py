@@ -1,4 +1,4 @@
-"""Every classifier of issue 5 behind one call, with one shared encoder pass per post.
+"""Every classifier behind one call, with one shared encoder pass per post.
 
     clf = Classifier()                       # loads heads and seeds; the encoder on first use
     results = clf.classify([PostInput("Mieten in Berlin ...", lang_hint="de")])
@@ -33,11 +33,11 @@ import numpy as np
 
 from classifiers.areas import AreaModel, Calibration, Taxonomy, load_taxonomy
 from classifiers.embeddings import embed_posts_soon, encoder_version, load_shared_encoder
-from classifiers.heads import EncoderMismatch, LinearHead, default_heads_dir
 from classifiers.keywords import KeywordHit, KeywordTracker
 from classifiers.language import LanguageTask
+from classifiers.linear_head import EncoderMismatch, LinearHead, default_heads_dir
 from classifiers.places import CityMention, Gazetteer, PlaceTagger
-from classifiers.textutil import fold
+from core.text import fold
 
 if TYPE_CHECKING:
     from classifiers.encoder.model import Encoder

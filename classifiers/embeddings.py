@@ -4,7 +4,7 @@
 so training data look like warehouse posts). `load_shared_encoder()` applies the classification
 stage's settings (precision, truncation, threads) so that training, evaluation, the CLI, the
 warehouse stage and the benchmark embed identically: heads are only valid for the encoder version
-they were trained on (`classifiers.heads` checks it).
+they were trained on (`classifiers.linear_head` checks it).
 
 The cache (`<MONITOR_HOME>/cache/embeddings/<encoder version>/<sha>.npy`) is for the `train` and
 `evaluate` commands only: embedding the ~14,600 labelled posts takes minutes on 2 cores, and a
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import sys
 import threading
 import time
@@ -26,8 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from monitor.privacy import scrub_text
-from monitor.settings import load_settings
+from core.privacy import scrub_text
+from core.settings import load_settings
 
 if TYPE_CHECKING:
     from classifiers.encoder.model import Encoder
@@ -66,13 +65,14 @@ def post_input(text: str | None) -> str:
 def encoder_settings() -> tuple[str, str]:
     """(model path or id, precision) from the environment; precision "onnx-int8" means the ONNX
     Runtime backend, the others torch."""
-    runtime = os.environ.get("MONITOR_ENCODER_RUNTIME", DEFAULT_RUNTIME)
+    settings = load_settings()
+    runtime = settings.encoder_runtime or DEFAULT_RUNTIME
     if runtime not in RUNTIMES:
         raise ValueError(f"MONITOR_ENCODER_RUNTIME={runtime!r}: use one of {RUNTIMES}")
-    precision = os.environ.get("MONITOR_ENCODER_PRECISION", DEFAULT_PRECISION)
+    precision = settings.encoder_precision or DEFAULT_PRECISION
     if precision not in PRECISIONS:
         raise ValueError(f"MONITOR_ENCODER_PRECISION={precision!r}: use one of {PRECISIONS}")
-    return load_settings().encoder_path, ONNX_PRECISION if runtime == "onnx" else precision
+    return settings.encoder_path, ONNX_PRECISION if runtime == "onnx" else precision
 
 
 def load_shared_encoder(
@@ -85,7 +85,7 @@ def load_shared_encoder(
     precision = precision or default_precision
     if precision not in (*PRECISIONS, ONNX_PRECISION):
         raise ValueError(f"precision {precision!r}: use one of {(*PRECISIONS, ONNX_PRECISION)}")
-    threads = num_threads or int(os.environ.get("MONITOR_ENCODER_THREADS", DEFAULT_THREADS))
+    threads = num_threads or load_settings().encoder_threads or DEFAULT_THREADS
     encoder = load_encoder(
         path or default_path,
         quantize=precision != "fp32",
@@ -103,7 +103,7 @@ def encoder_version(encoder: Encoder) -> str:
 
 
 def workers() -> int:
-    return max(1, int(os.environ.get("MONITOR_ENCODER_WORKERS", DEFAULT_WORKERS)))
+    return max(1, load_settings().encoder_workers or DEFAULT_WORKERS)
 
 
 _pool: ThreadPoolExecutor | None = None

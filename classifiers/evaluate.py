@@ -35,9 +35,9 @@ from classifiers.embeddings import (
     encoder_version,
     load_shared_encoder,
 )
-from classifiers.heads import LinearHead
 from classifiers.language import LanguageTask
-from monitor.settings import REPO_ROOT
+from classifiers.linear_head import LinearHead
+from core.settings import REPO_ROOT
 
 REPORT = REPO_ROOT / "docs" / "evaluation.md"
 AREAS_TESTSET = Path(__file__).resolve().parent / "data" / "areas_testset.tsv"
@@ -96,7 +96,7 @@ def language_section(data_root: Path) -> tuple[list[str], dict[str, float]]:
     sets["project-written area test set"] = [
         (lang, t) for lang, _, t in read_testset(AREAS_TESTSET)
     ]
-    from monitor.demo.generate import iter_posts
+    from demo.generate import iter_posts
 
     sets[f"synthetic demo posts ({DEMO_LANGUAGE_POSTS}, seed {DEMO_LANGUAGE_SEED})"] = [
         (p["lang"], p["text"]) for p in iter_posts(DEMO_LANGUAGE_POSTS, seed=DEMO_LANGUAGE_SEED)

@@ -8,7 +8,7 @@
   version, so a change re-tags every post explicitly.
 
 Matching is the project's rule (NFC + casefold, whole words, see textutil.fold). Windows are cut
-from the scrubbed text (`monitor.privacy.scrub_text` is applied first: idempotent on warehouse
+from the scrubbed text (`core.privacy.scrub_text` is applied first: idempotent on warehouse
 text, and it protects people named in files classified with the CLI), `WINDOW` characters on
 each side, widened to whole words and marked with "…" where cut. At most `MAX_HITS` hits per post
 so a 100 KB text cannot flood the table.
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -26,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from classifiers.areas_keywords import KEYWORDS_FILE
-from classifiers.textutil import FoldedText, fold
-from monitor.privacy import scrub_text
+from core.privacy import scrub_text
+from core.settings import load_settings
+from core.text import FoldedText, fold
 
 WATCHLIST_FILE = Path(__file__).resolve().parent / "watchlist.csv"
 WINDOW = 60
@@ -54,8 +54,7 @@ class KeywordHit:
 
 
 def watchlist_path() -> Path:
-    env = os.environ.get("MONITOR_WATCHLIST")
-    return Path(env) if env else WATCHLIST_FILE
+    return load_settings().watchlist or WATCHLIST_FILE
 
 
 def _read(path: Path, term_col: str, label_col: str) -> dict[str, dict[str, set[str]]]:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 
 LABELLED_DIR = REPO_ROOT.parent / "shared" / "data" / "labelled"
 TEST_PERCENT = 30

@@ -1,6 +1,6 @@
 """Language identification with py3langid (its model ships inside the package: works offline).
 
-Restricted to the platform's languages (monitor.settings.LANGUAGES: en de nl sv fr es it el pl pt
+Restricted to the platform's languages (core.settings.LANGUAGES: en de nl sv fr es it el pl pt
 da fi) so a short post is never attributed to a language nobody follows. Handles, links,
 placeholders of the privacy scrubber, hashtag marks and emoji are removed before identification:
 they carry no language and mislead character n-gram models (the words of a hashtag stay).
@@ -20,7 +20,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from monitor.settings import LANGUAGES
+from core.settings import LANGUAGES
 
 UNDETERMINED = "und"  # ISO 639-2 code for "undetermined"
 _MIN_LETTERS = 3

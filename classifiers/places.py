@@ -28,16 +28,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from classifiers.textutil import FoldedText, fold
-from monitor.settings import REPO_ROOT
+from core import reference
+from core.text import FoldedText, fold, strip_accents
 
-SEEDS_DIR = REPO_ROOT / "dbt" / "seeds"
 RULES_VERSION = "p1"  # bump when the matching rules below change
 # City names that are ordinary words in a platform language (lower-cased). Matched only with a
 # capital letter mid-sentence, or as a hashtag.
@@ -54,16 +52,10 @@ COMMON_WORDS = frozenset(
 _SPLIT = re.compile(r"\s*[|;]\s*")
 
 
-def default_gazetteer_path(seeds_dir: Path = SEEDS_DIR) -> Path:
+def default_gazetteer_path(seeds_dir: Path | None = None) -> Path:
+    seeds_dir = seeds_dir or reference.seeds_dir()
     full = seeds_dir / "cities.csv"
     return full if full.exists() else seeds_dir / "demo_cities.csv"
-
-
-def _strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text)
-    return unicodedata.normalize(
-        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
-    )
 
 
 def _first(row: dict[str, str], *names: str) -> str:
@@ -109,7 +101,7 @@ class Gazetteer:
         common: set[str] = set()
 
         def add(name: str, code: str, flagged: bool) -> None:
-            for variant in {fold(name), fold(_strip_accents(name))}:
+            for variant in {fold(name), fold(strip_accents(name))}:
                 variant = variant.strip()
                 # two-letter "names" would match everywhere; numbers are not names
                 if len(variant) < 3 or not any(ch.isalpha() for ch in variant):

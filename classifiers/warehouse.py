@@ -22,23 +22,23 @@ again (roll back, compare); `status(url)` reports versions and coverage. All are
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 from psycopg2.extensions import cursor as Cursor
 
 from classifiers.bundle import EMBEDDING_TASKS, TASKS, Classifier, PostInput, PostResult
-from monitor.warehouse import connect, connection
+from core.copy import copy_rows
+from core.db import Role, advisory_lock, connection
 
 log = logging.getLogger(__name__)
 
-LOADER_ROLE = "monitor_loader"
 DEFAULT_BATCH_SIZE = 2_000
-_LOCK_KEY = 0x6D6C636C  # "mlcl": one classification run at a time per database
+# One classification run at a time per database.
+RUN_LOCK = "classification"
+_WAITING = "another classification run holds the lock; waiting for it"
 
 Row = tuple[Any, ...]
 OUTPUTS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -85,25 +85,6 @@ def output_rows(task: str, post_id: int, version: str, res: PostResult) -> list[
     raise ValueError(f"unknown task {task!r}")
 
 
-def _copy_value(value: Any) -> str:
-    if value is None:
-        return r"\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    text = str(value)
-    # COPY text format: backslash, tab, newline and carriage return must be escaped
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def copy_rows(cur: Cursor, table: str, columns: Sequence[str], rows: Iterable[Row]) -> None:
-    buf = io.StringIO()
-    for row in rows:
-        buf.write("\t".join(_copy_value(v) for v in row) + "\n")
-    if buf.tell():
-        buf.seek(0)
-        cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buf)
-
-
 def register(cur: Cursor, clf: Classifier, tasks: Iterable[str]) -> None:
     """Register each task's version and make it the current one (previous versions stay)."""
     for task in tasks:
@@ -124,20 +105,6 @@ def register(cur: Cursor, clf: Classifier, tasks: Iterable[str]) -> None:
             "WHERE task = %s AND model_version = %s AND NOT is_current",
             (task, version),
         )
-
-
-@contextmanager
-def _run_lock(url: str):
-    conn = connect(url, autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_KEY,))
-            if not cur.fetchone()[0]:
-                log.info("another classification run holds the lock; waiting for it")
-                cur.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
-        yield
-    finally:
-        conn.close()  # releases the session lock
 
 
 def _process_batch(
@@ -240,13 +207,13 @@ def classify_warehouse(
     counts = dict.fromkeys(tasks, 0)
     report = _reporter("classify_warehouse")
     seen = 0
-    with _run_lock(url):
-        with connection(url, role=LOADER_ROLE) as conn, conn.cursor() as cur:
+    with advisory_lock(url, RUN_LOCK, on_wait=_WAITING):
+        with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
             register(cur, clf, tasks)
         after = 0
         while limit is None or seen < limit:
             size = batch_size if limit is None else min(batch_size, limit - seen)
-            with connection(url, role=LOADER_ROLE) as conn, conn.cursor() as cur:
+            with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
                 cur.execute(
                     _PENDING_SQL,
                     {
@@ -306,12 +273,12 @@ def reclassify(
     counts = dict.fromkeys(tasks, 0)
     report = _reporter("reclassify")
     seen = 0
-    with _run_lock(url):
-        with connection(url, role=LOADER_ROLE) as conn, conn.cursor() as cur:
+    with advisory_lock(url, RUN_LOCK, on_wait=_WAITING):
+        with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
             register(cur, clf, tasks)
         after = 0
         while True:
-            with connection(url, role=LOADER_ROLE) as conn, conn.cursor() as cur:
+            with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
                 cur.execute(query, [after, *params, batch_size])
                 batch = cur.fetchall()
                 if not batch:
@@ -327,7 +294,7 @@ def reclassify(
 
 def status(url: str) -> dict[str, Any]:
     """Per task: the current version, when it was registered, posts it covers, posts in all."""
-    with connection(url, role=LOADER_ROLE) as conn, conn.cursor() as cur:
+    with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM raw.posts")
         total = cur.fetchone()[0]
         cur.execute(
@@ -348,7 +315,7 @@ def status(url: str) -> dict[str, Any]:
 def activate(url: str, task: str, version: str, *, force: bool = False) -> None:
     """Make a registered version of `task` current. Refuses when that version has not classified
     every post (the marts would silently lose posts) unless `force`."""
-    with connection(url, role=LOADER_ROLE) as conn, conn.cursor() as cur:
+    with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT 1 FROM ml.model_versions WHERE task = %s AND model_version = %s",
             (task, version),

@@ -11,13 +11,13 @@ environment (MONITOR_WAREHOUSE_URL -> DBT_PG_*); AIRFLOW__COSMOS__CACHE_DIR cach
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, LoadMode
 
+from core.settings import REPO_ROOT, load_settings, require_warehouse_url
 from expectations.alerts import on_gate_failure
 from monitor import pipeline
 from monitor.orchestration import (
@@ -26,14 +26,13 @@ from monitor.orchestration import (
     PUBLISHED_MARTS,
     RAW_POSTS,
 )
-from monitor.settings import REPO_ROOT, require_warehouse_url
 from monitor.transform import DBT_DIR, dbt_env, ensure_manifest
 
 # The group is rendered from dbt's manifest: the last dbt run's (pipeline, tests), else one
 # `dbt parse` writes once. Not Cosmos's own parser, which only sees ref() written in a model's
 # SQL, not refs inside macros (city_area_rollup), and would order the monthly mart before the
 # model it reads; not `dbt ls`, whose cache needs Airflow's metadata database at parse time.
-_url = os.environ.get("MONITOR_WAREHOUSE_URL")
+_url = load_settings().warehouse_url
 MANIFEST = ensure_manifest(_url)
 
 DBT_ENV = dbt_env(_url) if _url else {}

@@ -34,7 +34,7 @@ def classify_posts():
     @task(outlets=[POST_CLASSIFICATIONS], execution_timeout=timedelta(hours=6))
     def classify() -> dict[str, int]:
         from classifiers.warehouse import classify_warehouse
-        from monitor.settings import require_warehouse_url
+        from core.settings import require_warehouse_url
 
         return classify_warehouse(require_warehouse_url())
 

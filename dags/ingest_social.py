@@ -10,7 +10,7 @@ Backfill a date range (windows before the live cursor are fetched again, idempot
 `airflow backfill create --dag-id ingest_social --from-date 2026-03-01 --to-date 2026-03-08`.
 Settings come from the environment: MONITOR_WAREHOUSE_URL, MONITOR_PEPPER,
 MONITOR_SOURCES_CONFIG (default config/sources.yml) and the credentials the file names.
-Thin wiring only: the steps are `extractors.jobs`.
+Thin wiring only: the steps are `extractors.social.jobs`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from airflow.sdk import dag, get_current_context, task
 from airflow.sdk.definitions.timetables.interval import CronDataIntervalTimetable
 from airflow.sdk.exceptions import AirflowSkipException
 
-from extractors import jobs
+from core.settings import load_settings, require_pepper, require_warehouse_url
+from extractors.social import jobs
 from monitor.orchestration import RAW_POSTS, io_retries
-from monitor.settings import load_settings, require_pepper, require_warehouse_url
 
 IO_RETRIES = io_retries(timedelta(minutes=15))
 

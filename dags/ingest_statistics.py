@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
+from core.settings import require_warehouse_url
 from extractors.statistics import ingest
 from monitor import pipeline
 from monitor.orchestration import OFFICIAL_STATISTICS, io_retries
-from monitor.settings import require_warehouse_url
 
 # Statistics APIs are slow and rate-limited: retry with exponential backoff.
 IO_RETRIES = io_retries(timedelta(minutes=30))

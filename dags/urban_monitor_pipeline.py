@@ -11,9 +11,9 @@ from pathlib import Path
 
 from airflow.sdk import dag, task
 
+from core.settings import load_settings, require_pepper, require_warehouse_url
 from monitor import pipeline
 from monitor.orchestration import PUBLISHED_MARTS, io_retries
-from monitor.settings import load_settings, require_pepper, require_warehouse_url
 
 IO_RETRIES = io_retries(timedelta(minutes=5), first=timedelta(seconds=10))
 

@@ -34,7 +34,7 @@ echo "airflow-init: applying warehouse migrations"
 python - <<'PY'
 import os
 
-from monitor.migrate import migrate
+from core.migrate import migrate
 
 applied = migrate(os.environ["MONITOR_WAREHOUSE_URL"])
 print("airflow-init: warehouse migrations applied now:", ", ".join(applied) or "none (up to date)")

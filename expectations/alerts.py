@@ -4,15 +4,15 @@ records it in quality.alerts (where the data-quality dashboard and on-call read 
 from __future__ import annotations
 
 import logging
-import os
 
-from monitor.warehouse import connection
+from core.db import Role, connection
+from core.settings import load_settings
 
 log = logging.getLogger(__name__)
 
 
 def record_alert(url: str, message: str, *, dag_id=None, task_id=None, run_id=None) -> None:
-    with connection(url, role="monitor_transformer") as conn, conn.cursor() as cur:
+    with connection(url, role=Role.TRANSFORMER) as conn, conn.cursor() as cur:
         cur.execute(
             "INSERT INTO quality.alerts (dag_id, task_id, run_id, gate_run_id, message) "
             "VALUES (%s, %s, %s, (SELECT gate_run_id FROM quality.gate_runs "
@@ -25,7 +25,7 @@ def on_gate_failure(context) -> None:
     ti = context.get("task_instance")
     message = f"quality gate failed: {context.get('exception')}"
     log.error("ALERT %s", message)
-    url = os.environ.get("MONITOR_WAREHOUSE_URL")
+    url = load_settings().warehouse_url
     if url:
         try:
             record_alert(

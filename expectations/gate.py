@@ -1,7 +1,8 @@
 """The quality gate of write-audit-publish: run every suite on the freshly built `marts` and
 record each check in `quality.check_results`.
 
-Suites are data (`expectations/suites/<table>.json`): a table, and expectations with GX's type
+Suites are data (`expectations/suites/<suite>.json`), one per published model, named by the
+model's `meta.publication.suite` in the dbt project: a table, and expectations with GX's type
 and kwargs plus a severity — `critical` checks block publishing, `warning` checks are recorded
 only. `"${name}"` values are filled from the warehouse at run time (the taxonomy's area ids), so
 an analyst who adds an area does not have to edit a suite.
@@ -12,19 +13,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor.settings import LANGUAGES
-from monitor.warehouse import PgParams, connection
+from core.db import PgParams, Role, connection
+from core.publications import Publication, load_publications
+from core.runs import new_run_id
+from core.settings import LANGUAGES
 
 log = logging.getLogger(__name__)
 
 SUITES_DIR = Path(__file__).with_name("suites")
-TRANSFORMER_ROLE = "monitor_transformer"
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,38 @@ class GateResult:
         return text
 
 
-def load_suites(suites_dir: Path = SUITES_DIR) -> list[dict[str, Any]]:
-    suites = [json.loads(p.read_text()) for p in sorted(suites_dir.glob("*.json"))]
-    if not suites:
-        raise FileNotFoundError(f"no expectation suites in {suites_dir}")
+def load_suites(
+    publications: tuple[Publication, ...], suites_dir: Path = SUITES_DIR
+) -> list[dict[str, Any]]:
+    """The suite each publication declares (`meta.publication.suite`), checked to be about it."""
+    suites = []
+    for pub in publications:
+        if pub.suite is None:
+            continue
+        path = suites_dir / f"{pub.suite}.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{pub.path}: suite {pub.suite!r} declared, {path} missing")
+        spec = json.loads(path.read_text())
+        if spec.get("table") != pub.table:
+            raise ValueError(f"{path}: suite is about {spec.get('table')!r}, not {pub.table!r}")
+        suites.append(spec)
     return suites
+
+
+def _undeclared(publications: tuple[Publication, ...], schema: str) -> list[CheckResult]:
+    """A published model without a suite blocks: nothing reaches users unchecked."""
+    return [
+        CheckResult(
+            suite="publication",
+            check_name="suite_declared",
+            target=f"{schema}.{pub.table}",
+            severity="blocking",
+            success=False,
+            observed=json.dumps({"path": pub.path, "suite": None}),
+        )
+        for pub in publications
+        if pub.suite is None
+    ]
 
 
 def _parameters(url: str, schema: str) -> dict[str, list[str]]:
@@ -94,22 +121,30 @@ def _observed(result: dict[str, Any]) -> str:
     return json.dumps({k: result[k] for k in keys if k in result}, default=str)[:2000]
 
 
-def validate(url: str, *, schema: str = "marts", suites_dir: Path = SUITES_DIR) -> GateResult:
-    """Run every suite against `schema`; record and return the results (does not publish)."""
+def validate(
+    url: str,
+    *,
+    schema: str = "marts",
+    suites_dir: Path = SUITES_DIR,
+    publications: tuple[Publication, ...] | None = None,
+) -> GateResult:
+    """Run the suite of every published model (the manifest's, or `publications`) against
+    `schema`; record and return the results (does not publish)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
 
-    gate = GateResult(gate_run_id=f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}")
+    publications = load_publications() if publications is None else publications
+    gate = GateResult(gate_run_id=new_run_id(), checks=_undeclared(publications, schema))
     params = _parameters(url, schema)
     context = gx.get_context(mode="ephemeral")
     # add_sql, not add_postgres: the latter rejects Unix-socket URLs (no host in the netloc).
     datasource = context.data_sources.add_sql(
         "warehouse", connection_string=PgParams.from_url(url).url(driver="psycopg2")
     )
-    for spec in load_suites(suites_dir):
+    for spec in load_suites(publications, suites_dir):
         asset = datasource.add_table_asset(
             name=spec["name"], table_name=spec["table"], schema_name=schema
         )
@@ -199,7 +234,7 @@ def volume_checks(url: str, schema: str = "marts") -> list[CheckResult]:
 
 
 def _record(url: str, gate: GateResult) -> None:
-    with connection(url, role=TRANSFORMER_ROLE) as conn, conn.cursor() as cur:
+    with connection(url, role=Role.TRANSFORMER) as conn, conn.cursor() as cur:
         cur.execute(
             "INSERT INTO quality.gate_runs (gate_run_id, finished_at, passed, summary) "
             "VALUES (%s, now(), %s, %s)",

@@ -1,6 +1,3 @@
-"""Extractors: each source family lands privacy-scrubbed, pseudonymised records in `raw`.
-
-Social media and news (`connectors/`: Mastodon, Bluesky, Reddit, RSS/Atom, mapped files), run by
-`runner` from `config/sources.yml` (see docs/extractors.md); plain file imports
-(`file_import`); official statistics (`statistics/`, `statistics_file`).
-"""
+"""Extraction stages, side by side and independent of each other: `social` (social media, news
+feeds and file imports into `raw.posts`) and `statistics` (official statistics and reference
+data into `raw.statistics_*`)."""

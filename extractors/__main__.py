@@ -1,7 +1,7 @@
-"""`python -m extractors`: see `extractors.cli`."""
+"""`python -m extractors`: see `extractors.social.cli`."""
 
 import sys
 
-from extractors.cli import main
+from extractors.social.cli import main
 
 sys.exit(main())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from monitor.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 
 API_PORT = 8080
 

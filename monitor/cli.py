@@ -21,10 +21,11 @@ import sys
 import time
 from pathlib import Path
 
+from core.db import PgParams, Role, ensure_database, redact
+from core.embedded import start_embedded, stop_embedded
+from core.settings import REPO_ROOT, Settings, load_settings
 from monitor import airflow_env as airflow_env_mod
 from monitor.secrets import ensure_local_secrets
-from monitor.settings import REPO_ROOT, Settings, load_settings
-from monitor.warehouse import PgParams, ensure_database, redact, start_embedded, stop_embedded
 
 log = logging.getLogger("monitor")
 
@@ -48,7 +49,7 @@ def resolve_warehouse(settings: Settings) -> tuple[str, str]:
 
 
 def demo_files(settings: Settings, n_posts: int, seed: int, force: bool = False) -> Path:
-    from monitor.demo.generate import write_official_statistics, write_posts
+    from demo.generate import write_official_statistics, write_posts
 
     imports = settings.home / "imports"
     posts = imports / "posts" / "demo_posts.ndjson.gz"
@@ -131,8 +132,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from core.migrate import migrate
     from monitor import superset_service
-    from monitor.migrate import migrate
 
     # Ctrl-C and a service manager's SIGTERM both stop everything cleanly, even when SIGINT was
     # inherited as ignored (background jobs of a non-interactive shell).
@@ -184,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     step(5, total, "Superset: bootstrap from superset/assets")
     superset_home = settings.home / "superset"
-    bi_url = PgParams.from_url(url).url(user="monitor_bi", driver="psycopg2")
+    bi_url = PgParams.from_url(url).url(user=Role.BI, driver="psycopg2")
     # The bootstrap and the server must sign sessions with the same key.
     os.environ["SUPERSET_SECRET_KEY"] = secrets["SUPERSET_SECRET_KEY"]
     superset_service.bootstrap(
@@ -254,7 +255,7 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from monitor.migrate import migrate
+    from core.migrate import migrate
 
     settings = load_settings()
     if args.action == "stop":

@@ -11,7 +11,9 @@ import logging
 from dataclasses import asdict
 from pathlib import Path
 
-from monitor import migrate, publish, transform
+from core import migrate
+from monitor import transform
+from publication import publish
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,8 @@ def post_files(import_dir: Path) -> list[Path]:
 
 
 def ingest(url: str, import_dir: Path, *, pepper: str) -> dict[str, dict]:
-    from extractors.file_import import import_file
-    from extractors.statistics_file import import_statistics_file
+    from extractors.social.file_import import import_file
+    from extractors.statistics.simple_csv import import_simple_csv
 
     files = post_files(import_dir)
     if not files:
@@ -45,7 +47,7 @@ def ingest(url: str, import_dir: Path, *, pepper: str) -> dict[str, dict]:
     for path in files:
         report[path.name] = asdict(import_file(url, path, pepper=pepper))
     for path in sorted((Path(import_dir) / "statistics").glob("*.csv")):
-        report[path.name] = {"rows": import_statistics_file(url, path, source=path.stem)}
+        report[path.name] = {"rows": import_simple_csv(url, path, source=path.stem)}
     return report
 
 

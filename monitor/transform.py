@@ -11,8 +11,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from monitor.settings import REPO_ROOT
-from monitor.warehouse import PgParams
+from core.db import PgParams
+from core.settings import REPO_ROOT, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def dbt_env(url: str) -> dict[str, str]:
 def target_path() -> str:
     """dbt's target directory: MONITOR_DBT_TARGET_PATH (a benchmark keeps its own, away from
     concurrent runs' artefacts), else dbt/target."""
-    return os.environ.get("MONITOR_DBT_TARGET_PATH") or str(DBT_DIR / "target")
+    return str(load_settings().dbt_target_path)
 
 
 def ensure_manifest(url: str | None = None) -> Path:

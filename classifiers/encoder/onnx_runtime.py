@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -42,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from core.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,7 @@ _CHECK_SENTENCES = (
 
 
 def cache_root() -> Path:
-    home = os.environ.get("MONITOR_HOME") or str(Path(__file__).resolve().parents[2] / ".local")
-    return Path(home) / "cache" / "onnx"
+    return load_settings().cache_dir / "onnx"
 
 
 def export_dir(name: str, fingerprint: str, root: Path | None = None) -> Path:

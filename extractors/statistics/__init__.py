@@ -1,4 +1,4 @@
-"""Official statistics and reference data (issue 4).
+"""Official statistics and reference data.
 
 Connectors for the Eurostat dissemination API (JSON-stat 2.0, SDMX-CSV 1.0 and 2.0, the
 asynchronous answer for large queries), PxWeb national statistics APIs (Statistics Sweden,

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from monitor.settings import REPO_ROOT
+from core.settings import REPO_ROOT, load_settings
 
 CONFIG_PATH = REPO_ROOT / "config" / "statistics.yml"
 CONFIG_ENV = "MONITOR_STATISTICS_CONFIG"
@@ -213,7 +213,7 @@ class StatisticsConfig(_Strict):
 def load_config(path: str | os.PathLike[str] | None = None) -> StatisticsConfig:
     """Read and validate the statistics configuration (``$MONITOR_STATISTICS_CONFIG`` or
     ``config/statistics.yml``)."""
-    p = Path(path or os.environ.get(CONFIG_ENV) or CONFIG_PATH)
+    p = Path(path or load_settings().statistics_config or CONFIG_PATH)
     if not p.is_file():
         raise ConfigError(f"statistics configuration {p} not found (set {CONFIG_ENV} or create it)")
     try:

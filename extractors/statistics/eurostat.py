@@ -25,8 +25,9 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.http import FetchError, HttpClient
+from extractors.statistics.client import statistics_client
 from extractors.statistics.config import EurostatDataset, EurostatSection
-from extractors.statistics.http import FetchError, HttpClient
 from extractors.statistics.jsonstat import parse_jsonstat
 from extractors.statistics.model import StatisticsTable
 from extractors.statistics.sdmx_csv import parse_sdmx_csv
@@ -112,7 +113,9 @@ class EurostatClient:
     ) -> None:
         self.section = section
         self.base = section.base_url.rstrip("/")
-        self.http = http or HttpClient(timeout=section.timeout_seconds, retries=section.retries)
+        self.http = http or statistics_client(
+            timeout_s=section.timeout_seconds, retries=section.retries
+        )
         self.sleep = sleep
         self.clock = clock
 
@@ -161,7 +164,7 @@ class EurostatClient:
         body = response.content
         if ds.format != "jsonstat" and _looks_async(body, response.headers.get("content-type", "")):
             body = self._wait_for_async(ds.id, body)
-        return Fetched(url=str(response.request.url), body=body, data_format=ds.format)
+        return Fetched(url=response.url, body=body, data_format=ds.format)
 
     def _wait_for_async(self, dataset: str, envelope: bytes) -> bytes:
         key, status = parse_async_envelope(envelope)

@@ -27,11 +27,14 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from core import reference
+from core.db import Role, connection
+from core.http import HttpClient
+from core.runs import new_run_id
+from extractors.statistics.client import statistics_client
 from extractors.statistics.config import GiscoSection, StatisticsConfig, load_config
-from extractors.statistics.http import HttpClient
-from extractors.statistics.reference import SEEDS_DIR, URBAN_AUDIT_CODE, normalise_name
-from extractors.statistics.store import LOADER_ROLE, new_run_id, store_rejections
-from monitor.warehouse import connection
+from extractors.statistics.reference import URBAN_AUDIT_CODE, normalise_name
+from extractors.statistics.store import store_rejections
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +167,8 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 6371.0 * 2 * math.asin(math.sqrt(h))
 
 
-def read_seed(seeds_dir: Path = SEEDS_DIR) -> list[dict[str, str]]:
-    with (seeds_dir / "cities.csv").open(encoding="utf-8", newline="") as f:
+def read_seed(seeds_dir: Path | None = None) -> list[dict[str, str]]:
+    with reference.seed_file("cities.csv", seeds_dir).open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
 
 
@@ -198,7 +201,7 @@ def reconcile(cities: list[GiscoCity], seed: list[dict[str, str]]) -> Reconcilia
 
 
 def fetch_gisco_cities(section: GiscoSection, http: HttpClient | None = None) -> bytes:
-    client = http or HttpClient(timeout=section.timeout_seconds, retries=section.retries)
+    client = http or statistics_client(timeout_s=section.timeout_seconds, retries=section.retries)
     log.info("GISCO: GET %s", section.url)
     return client.request("GET", section.url).content
 
@@ -212,7 +215,7 @@ def store_gisco_cities(
 ) -> str:
     """Replace ``raw.gisco_cities`` with this release, in one transaction."""
     run_id = new_run_id("gisco", f"urau_{section.year}")
-    with connection(url, role=LOADER_ROLE) as conn, conn.cursor() as cur:
+    with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
         cur.execute(
             "INSERT INTO raw.import_runs (run_id, source, location, records_read) "
             "VALUES (%s, %s, %s, %s)",
@@ -255,7 +258,7 @@ def load_gisco_cities(
     *,
     config: StatisticsConfig | None = None,
     http: HttpClient | None = None,
-    seeds_dir: Path = SEEDS_DIR,
+    seeds_dir: Path | None = None,
 ) -> dict:
     """Fetch GISCO's Urban Audit cities, land them in ``raw.gisco_cities`` and report how they
     compare with the seed."""
@@ -281,6 +284,6 @@ def load_gisco_cities(
 
 def gisco_city_codes(url: str) -> list[str]:
     """Codes of the cities landed from GISCO (empty until :func:`load_gisco_cities` ran)."""
-    with connection(url, role=LOADER_ROLE) as conn, conn.cursor() as cur:
+    with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
         cur.execute("SELECT city_code FROM raw.gisco_cities ORDER BY city_code")
         return [r[0] for r in cur.fetchall()]

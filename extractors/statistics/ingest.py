@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from core.http import HttpClient
+from core.settings import load_settings
 from extractors.statistics.config import MappingRules, StatisticsConfig, load_config
 from extractors.statistics.eurostat import EurostatClient, parse_eurostat
 from extractors.statistics.gisco import gisco_city_codes, load_gisco_cities
-from extractors.statistics.http import HttpClient
 from extractors.statistics.jsonstat import parse_jsonstat
 from extractors.statistics.mipex import reconcile, store_mipex
 from extractors.statistics.model import StatisticsTable
@@ -21,7 +22,6 @@ from extractors.statistics.pxweb import PxwebClient, parse_pxweb
 from extractors.statistics.reference import geo_resolver
 from extractors.statistics.sdmx_csv import parse_sdmx_csv
 from extractors.statistics.store import map_rows, store_fetch
-from monitor.settings import load_settings
 
 log = logging.getLogger(__name__)
 

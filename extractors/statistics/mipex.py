@@ -22,10 +22,11 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.db import Role, connection
+from core.runs import new_run_id
 from extractors.statistics.config import MipexFile
 from extractors.statistics.reference import CountryResolver
-from extractors.statistics.store import LOADER_ROLE, new_run_id, store_rejections
-from monitor.warehouse import connection
+from extractors.statistics.store import store_rejections
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +203,7 @@ def reconcile(
 def store_mipex(url: str, report: ReconciliationReport, *, location: str) -> str:
     """Upsert the scores; file the unmatched rows in raw.rejected_records. Returns the run id."""
     run_id = new_run_id("mipex", "scores")
-    with connection(url, role=LOADER_ROLE) as conn, conn.cursor() as cur:
+    with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
         cur.execute(
             "INSERT INTO raw.import_runs (run_id, source, location, records_read) VALUES (%s, 'mipex', %s, %s)",
             (run_id, location[:2000], len(report.scores) + len(report.unmatched)),

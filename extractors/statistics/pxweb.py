@@ -15,8 +15,9 @@ import json
 import logging
 from dataclasses import dataclass
 
+from core.http import HttpClient
+from extractors.statistics.client import statistics_client
 from extractors.statistics.config import PxwebSection, PxwebTable
-from extractors.statistics.http import HttpClient
 from extractors.statistics.jsonstat import parse_jsonstat
 from extractors.statistics.model import StatisticsTable, parse_status
 
@@ -53,7 +54,9 @@ class PxwebFetched:
 class PxwebClient:
     def __init__(self, section: PxwebSection, *, http: HttpClient | None = None) -> None:
         self.section = section
-        self.http = http or HttpClient(timeout=section.timeout_seconds, retries=section.retries)
+        self.http = http or statistics_client(
+            timeout_s=section.timeout_seconds, retries=section.retries
+        )
 
     @staticmethod
     def query_body(table: PxwebTable) -> dict:
@@ -62,7 +65,7 @@ class PxwebClient:
     def fetch(self, table: PxwebTable) -> PxwebFetched:
         body = self.query_body(table)
         log.info("pxweb %s: POST %s (%d variables)", table.id, table.url, len(table.query))
-        response = self.http.request("POST", table.url, json=body)
+        response = self.http.request("POST", table.url, json_body=body)
         return PxwebFetched(
             url=table.url, request_body=json.dumps(body, sort_keys=True), body=response.content
         )

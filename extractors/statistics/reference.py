@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from monitor.settings import REPO_ROOT
+from core import reference
 
-SEEDS_DIR = REPO_ROOT / "dbt" / "seeds"
 URBAN_AUDIT_CODE = re.compile(r"^[A-Z]{2}\d{3}[A-Z]\d?$")  # city DE001C, greater city DE001K...
 
 # Eurostat aggregates are not countries: they are recognised (so that they are not reported as
@@ -71,7 +70,8 @@ def _read(path: Path) -> list[dict[str, str]]:
 class CountryResolver:
     """Country codes and names -> Eurostat country code."""
 
-    def __init__(self, seeds_dir: Path = SEEDS_DIR) -> None:
+    def __init__(self, seeds_dir: Path | None = None) -> None:
+        seeds_dir = seeds_dir or reference.seeds_dir()
         self.countries: dict[str, Country] = {}
         self._by_key: dict[str, str] = {}
         for r in _read(seeds_dir / "countries.csv"):
@@ -103,7 +103,8 @@ class GeoResolver:
     Accepts codes (as published by the API) and labels (SDMX-CSV downloaded "with labels").
     """
 
-    def __init__(self, seeds_dir: Path = SEEDS_DIR) -> None:
+    def __init__(self, seeds_dir: Path | None = None) -> None:
+        seeds_dir = seeds_dir or reference.seeds_dir()
         self.countries = CountryResolver(seeds_dir)
         self.city_codes: list[str] = []
         self._city_names: dict[str, str] = {}
@@ -133,5 +134,5 @@ class GeoResolver:
 
 
 @lru_cache(maxsize=4)
-def geo_resolver(seeds_dir: Path = SEEDS_DIR) -> GeoResolver:
+def geo_resolver(seeds_dir: Path | None = None) -> GeoResolver:
     return GeoResolver(seeds_dir)

@@ -17,24 +17,21 @@ likely a broken query than a withdrawn dataset.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import logging
-import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from core.copy import copy_rows
+from core.db import Role, connection, transaction_lock
+from core.runs import new_run_id
 from extractors.statistics.config import MappingRules
 from extractors.statistics.model import StatisticsTable, code_key
 from extractors.statistics.reference import GeoResolver
-from monitor.warehouse import connection
 
 log = logging.getLogger(__name__)
 
-LOADER_ROLE = "monitor_loader"
 FREQUENCY_DIMENSIONS = {"freq", "FREQ", "frequency"}
 OBSERVATION_COLUMNS = (
     "provider",
@@ -165,10 +162,6 @@ def map_rows(
     return rows, rejected
 
 
-def new_run_id(provider: str, dataset: str) -> str:
-    return f"{provider}-{dataset}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-
-
 def store_rejections(
     cur, run_id: str, source: str, rejected: Sequence[tuple[str, str, str]]
 ) -> None:
@@ -187,17 +180,6 @@ def store_rejections(
                 hashlib.sha256(f"{reason}\n{record}".encode()).hexdigest(),
             ),
         )
-
-
-def _copy_payload(rows: Sequence[tuple]) -> io.StringIO:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    for row in rows:
-        writer.writerow(
-            [r"\N" if v is None else ("t" if v is True else "f" if v is False else v) for v in row]
-        )
-    buf.seek(0)
-    return buf
 
 
 def store_fetch(
@@ -221,9 +203,9 @@ def store_fetch(
     run_id = new_run_id(provider, dataset)
     source = f"{provider}:{dataset}"
     content_hash = hashlib.sha256(body).hexdigest()
-    with connection(url, role=LOADER_ROLE) as conn, conn.cursor() as cur:
+    with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
         # Serialise fetches of one dataset: versions are decided against the latest stored one.
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"statistics:{source}",))
+        transaction_lock(cur, f"statistics:{source}")
         cur.execute(
             "INSERT INTO raw.import_runs (run_id, source, location, records_read) "
             "VALUES (%s, %s, %s, %s)",
@@ -249,11 +231,7 @@ def store_fetch(
             "CREATE TEMP TABLE incoming ON COMMIT DROP AS "
             f"SELECT {', '.join(OBSERVATION_COLUMNS)} FROM raw.statistics_observations LIMIT 0"
         )
-        cur.copy_expert(
-            f"COPY incoming ({', '.join(OBSERVATION_COLUMNS)}) FROM STDIN "
-            "WITH (FORMAT csv, NULL '\\N')",
-            _copy_payload(rows),
-        )
+        copy_rows(cur, "incoming", OBSERVATION_COLUMNS, rows)
         cur.execute(
             """
             CREATE TEMP TABLE classified ON COMMIT DROP AS
@@ -354,9 +332,11 @@ def _write_tombstones(
     # Every cell the answer has, mapped or not (a cell rejected for an unknown geography still
     # exists at the source).
     cur.execute("CREATE TEMP TABLE answered (series_key text, period text) ON COMMIT DROP")
-    cur.copy_expert(
-        "COPY answered (series_key, period) FROM STDIN WITH (FORMAT csv)",
-        _copy_payload(sorted({(".".join(o.codes), o.period) for o in table.observations})),
+    copy_rows(
+        cur,
+        "answered",
+        ("series_key", "period"),
+        sorted({(".".join(o.codes), o.period) for o in table.observations}),
     )
     first_period = min(o.period_start for o in table.observations)
     cols = ", ".join(OBSERVATION_COLUMNS)

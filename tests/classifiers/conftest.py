@@ -17,7 +17,7 @@ from classifiers.bundle import Classifier
 
 @pytest.fixture(scope="session")
 def classifier() -> Classifier:
-    from monitor.settings import load_settings
+    from core.settings import load_settings
 
     path = Path(load_settings().encoder_path)
     if not path.is_dir():

@@ -7,8 +7,8 @@ import pytest
 
 from classifiers import labelled
 from classifiers.areas import Calibration, load_taxonomy
-from classifiers.heads import EncoderMismatch, LinearHead
 from classifiers.keywords import KeywordTracker
+from classifiers.linear_head import EncoderMismatch, LinearHead
 from classifiers.places import Gazetteer, PlaceTagger
 
 
@@ -116,7 +116,7 @@ def test_head_roundtrip_and_encoder_binding(tmp_path) -> None:
 
 
 def test_committed_heads_are_small_and_documented() -> None:
-    from classifiers.heads import HEADS_DIR
+    from classifiers.linear_head import HEADS_DIR
 
     files = list(HEADS_DIR.iterdir())
     assert {"sentiment.npz", "hate.npz", "areas_calibration.json", "MODEL_CARD.md"} <= {

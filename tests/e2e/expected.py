@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from monitor.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 
 E2E_POSTS = 1_500  # posts in the end-to-end tests' import file
 

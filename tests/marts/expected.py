@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 from bench.warehouse import POLARITY
-from monitor.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 from tests.e2e.expected import known_cities
 
 

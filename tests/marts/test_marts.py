@@ -19,9 +19,11 @@ from bench.warehouse import (
     load_oracle_classifications,
     register_oracle_versions,
 )
+from core.publications import load_publications
+from demo.generate import iter_official_statistics, write_official_statistics, write_posts
 from expectations.gate import validate
-from monitor import pipeline, publish
-from monitor.demo.generate import iter_official_statistics, write_official_statistics, write_posts
+from monitor import pipeline
+from publication import publish
 from tests.conftest import TEST_PEPPER
 from tests.e2e.expected import read_posts
 from tests.marts import expected as exp
@@ -40,7 +42,7 @@ def _query(url: str, q: str, args=None) -> list[tuple]:
 def _checksum(url: str, schema: str) -> str:
     rows = [
         sorted(map(repr, _query(url, f"SELECT * FROM {schema}.{t}")))
-        for t in publish.PUBLISHED_TABLES
+        for t in sorted(p.table for p in load_publications() if p.bi)
         if t not in ("fct_city_statistics", "fct_country_statistics")  # carry fetched_at
     ]
     return hashlib.sha256(repr(rows).encode()).hexdigest()

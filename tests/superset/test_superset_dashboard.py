@@ -33,10 +33,10 @@ import pytest
 import requests
 import yaml
 
+from core.db import PgParams, drop_database, ensure_database
+from demo.generate import write_official_statistics, write_posts
 from monitor import superset_service
-from monitor.demo.generate import write_official_statistics, write_posts
 from monitor.pipeline import run_all
-from monitor.warehouse import PgParams, drop_database, ensure_database
 from tests.conftest import TEST_PEPPER
 
 ADMIN_PASSWORD = "admin-" + secrets.token_hex(8)
