@@ -1,4 +1,4 @@
-"""Versioned schema migrations: `monitor/migrations/NNNN_name.sql`, applied once each, in order.
+"""Versioned schema migrations: `core/migrations/NNNN_name.sql`, applied once each, in order.
 
 Each file runs in its own transaction together with its row in `public.schema_migrations`, under
 an advisory lock so two processes starting at once cannot apply a migration twice.

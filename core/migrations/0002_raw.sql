@@ -1,5 +1,5 @@
 -- Landing tables. Written by the loader role only; text is scrubbed and authors pseudonymised
--- before a row gets here (monitor.privacy).
+-- before a row gets here (core.privacy).
 SET ROLE monitor_loader;
 
 CREATE TABLE raw.import_runs (

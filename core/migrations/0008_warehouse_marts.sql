@@ -4,7 +4,7 @@
 -- raw.posts is NOT converted to a monthly-partitioned table here. PostgreSQL requires every
 -- unique constraint of a partitioned table to contain the partition key, so partitioning by
 -- month of created_at would (1) replace the global natural key posts_natural_key
--- (source, external_id), which extractors/landing.py relies on (ON CONFLICT ON CONSTRAINT
+-- (source, external_id), which extractors/social/landing.py relies on (ON CONFLICT ON CONSTRAINT
 -- posts_natural_key), by a per-month one (a post whose created_at is corrected would land
 -- twice), and (2) drop the primary key on post_id alone that the foreign keys of seven ml tables
 -- (ON DELETE CASCADE: erasure) reference. Both are correctness guarantees; the safe design

@@ -5,7 +5,7 @@
 -- the two global keys of raw.posts move to a small unpartitioned key registry:
 --   raw.post_keys (post_id PK, source, external_id, created_at)
 --     - post_keys_natural_key UNIQUE (source, external_id): the natural key of every connector
---       (extractors/landing.py upserts on it; a re-read post adds nothing, an edited one updates
+--       (extractors/social/landing.py upserts on it; a re-read post adds nothing, an edited one updates
 --       by content hash);
 --     - post_id PK: the target of the seven ml.* foreign keys (ON DELETE CASCADE: erasure) and
 --       the source of new post ids (its identity sequence; existing ids are kept).

@@ -23,7 +23,7 @@
 --     foreign key's row lock): the direct COPY writes new keys and their posts in one
 --     transaction, so no other transaction sees such a key before its post exists; the upsert
 --     path, which lands posts under keys that already exist, locks them FOR KEY SHARE as the
---     foreign key did (extractors/landing.py), so an erasure waits for it or it sees the
+--     foreign key did (extractors/social/landing.py), so an erasure waits for it or it sees the
 --     erasure; and the check below runs with a fresh snapshot, so a key deleted meanwhile fails
 --     the statement instead of leaving a post without key.
 -- import_runs rows are never deleted by the platform (they are the audit trail of landing).
