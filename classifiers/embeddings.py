@@ -47,9 +47,8 @@ DEFAULT_PRECISION = "int8-all"
 PRECISIONS = ("fp32", "int8", "int8-all")
 ONNX_PRECISION = "onnx-int8"  # what `precision` arguments below accept to mean the onnx runtime
 # Two workers with one torch thread each, not one worker with two threads: on 2 shared cores a
-# forward pass split over intra-op threads waits at every op for a thread the OS descheduled;
-# measured under load, 1 thread x 2 workers ran ~2x faster than 2 intra-op threads
-# (docs/benchmarks.md). Workers are Python threads: torch releases the GIL inside each op, the
+# forward pass split over intra-op threads waits at every op for a thread the OS descheduled
+# (under load, about half the throughput: docs/benchmarks.md). Workers are Python threads: torch releases the GIL inside each op, the
 # model and tokenizer are shared (the encoder serialises tokenisation, which is not re-entrant).
 DEFAULT_THREADS = 1
 DEFAULT_WORKERS = 2

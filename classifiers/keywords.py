@@ -7,7 +7,7 @@
   there, e.g. slurs or dog-whistles seen in hate speech; the file's content is part of the model
   version, so a change re-tags every post explicitly.
 
-Matching is the project's rule (NFC + casefold, whole words, see textutil.fold). Windows are cut
+Matching is the project's rule (NFC + casefold, whole words, see core.text.fold). Windows are cut
 from the scrubbed text (`core.privacy.scrub_text` is applied first: idempotent on warehouse
 text, and it protects people named in files classified with the CLI), `WINDOW` characters on
 each side, widened to whole words and marked with "…" where cut. At most `MAX_HITS` hits per post

@@ -95,9 +95,7 @@ def _publication(node: dict[str, Any]) -> Publication | None:
     )
     known = {c.name for c in columns}
     suppress = _strings(spec.get("suppress", []), f"{where}.suppress")
-    indexes = tuple(
-        _strings(ix, f"{where}.indexes") for ix in spec.get("indexes", []) or []
-    )
+    indexes = tuple(_strings(ix, f"{where}.indexes") for ix in spec.get("indexes", []) or [])
     for col in (*suppress, *(c for ix in indexes for c in ix)):
         if col not in known:
             raise PublicationError(f"{where}: column {col!r} is not documented in the model")

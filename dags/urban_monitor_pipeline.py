@@ -1,4 +1,5 @@
-"""Foundation pipeline: file imports -> raw -> classifiers -> dbt -> quality gate -> published.
+"""The end-to-end pipeline in one DAG, as `bin/run` uses it: file imports -> raw -> classifiers ->
+dbt -> quality gate -> published.
 
 Schedule: daily. Thin wiring only; every step is a function in `monitor.pipeline`.
 Settings come from the environment: MONITOR_WAREHOUSE_URL, MONITOR_PEPPER, MONITOR_HOME.

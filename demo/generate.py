@@ -460,7 +460,7 @@ def build_banks(
             if not topics[area]:
                 raise ValueError(
                     f"no usable topic phrase for area {area!r} in {lang!r}: add one to "
-                    "monitor/demo/phrases.py that contains one of its keywords and no other area's"
+                    "demo/phrases.py that contains one of its keywords and no other area's"
                 )
         frames, generic = {}, {}
         for s in SENTIMENTS:

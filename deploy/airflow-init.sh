@@ -3,7 +3,7 @@
 # run on every `docker compose up`.
 #   1. migrates the Airflow metadata database (including the FAB auth manager tables),
 #   2. creates the admin user if it does not exist,
-#   3. applies the warehouse migrations (monitor/migrations, under an advisory lock).
+#   3. applies the warehouse migrations (core/migrations, under an advisory lock).
 set -euo pipefail
 
 : "${AIRFLOW_ADMIN_PASSWORD:?AIRFLOW_ADMIN_PASSWORD is required}"

@@ -25,7 +25,7 @@
 -- not blocked). There is no DEFAULT partition (a default partition holding rows would make every
 -- later month's creation scan and fail on it); a row for a month without partition fails with
 -- PostgreSQL's "no partition of relation "posts" found for row" naming the created_at - writers
--- that bypass extractors.landing call raw.ensure_post_partitions first. Retention:
+-- that bypass extractors.social.landing call raw.ensure_post_partitions first. Retention:
 -- raw.drop_posts_month(month) drops a month's partition and its registry and ml rows.
 --
 -- Existing databases: the rows move into the partitions with their post_ids, the identity

@@ -51,7 +51,7 @@ BEGIN
       MESSAGE = format('raw.posts row (post_id %s, source %s, external_id %s, created_at %s) '
                        'has no matching row in raw.post_keys',
                        bad.post_id, bad.source, bad.external_id, bad.created_at),
-      HINT = 'Land posts through extractors.landing, which writes the key registry first.';
+      HINT = 'Land posts through extractors.social.landing, which writes the key registry first.';
   END IF;
   SELECT r.run_id INTO bad
   FROM (SELECT DISTINCT run_id FROM landed) r
@@ -61,7 +61,7 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
       MESSAGE = format('raw.posts rows name run_id %s, which is not in raw.import_runs',
                        bad.run_id),
-      HINT = 'Start the run first (extractors.landing.start_run).';
+      HINT = 'Start the run first (extractors.social.landing.start_run).';
   END IF;
   RETURN NULL;
 END $$;

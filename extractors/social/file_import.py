@@ -1,7 +1,7 @@
 """File imports: NDJSON or CSV files of posts in the project's import format.
 
-Used for the demo data and for files dropped into `$MONITOR_HOME/imports/posts/` (the foundation
-pipeline calls `import_file`). Files are streamed in batches (bounded memory); each batch is
+Used for the demo data and for files dropped into `$MONITOR_HOME/imports/posts/` (the pipeline's
+import stage calls `import_file`). Files are streamed in batches (bounded memory); each batch is
 COPYed and upserted on the natural key (`source`, `external_id`), so re-importing a file adds
 nothing and an edited post (new content hash) is updated in place. Bad records go to
 `raw.rejected_records`. NDJSON files are prepared by worker processes while the parent COPYs

@@ -298,8 +298,8 @@ def ensure_partitions(cur: Any, months: Iterable[date]) -> None:
 # Post ids for posts to COPY straight in, drawn from the registry's sequence. Drawn alone they
 # are one contiguous range, sent back as its bounds; interleaved with another writer's draws, the
 # ids themselves come back. The sequence is looked up once per statement (a sub-select: an
-# InitPlan), not once per id: `nextval(pg_get_serial_sequence(...))` resolved it for every row,
-# 5.3 µs per id against 0.5 µs (measured, 10,000 ids per call).
+# InitPlan), not once per id: `nextval(pg_get_serial_sequence(...))` would resolve it for every
+# row, at ten times the cost per id (docs/benchmarks.md).
 _DRAW_IDS = """
 SELECT min(v), max(v), CASE WHEN max(v) - min(v) + 1 <> count(*) THEN array_agg(v) END
 FROM (SELECT nextval((SELECT pg_get_serial_sequence('raw.post_keys', 'post_id')::regclass)) AS v
@@ -368,8 +368,8 @@ def land_batch(
 # Coverage of a batch COPYed straight in: a few hundred to a thousand (source, day, language,
 # city) counts per batch, sent as one JSON document (one statement, one parameter). Lists
 # adapted by psycopg2 would arrive as ARRAY[...] expressions of one literal per value, which
-# PostgreSQL parses and plans element by element: measured 24-28 µs per count that way, about a
-# fifth of the database's CPU per landed post.
+# PostgreSQL parses and plans element by element, at about a fifth of the database's CPU per
+# landed post (docs/benchmarks.md).
 _COUNT_DAILY = _add_daily(
     "SELECT source, day, lang, city, posts FROM json_to_recordset(%s::json) "
     "AS t(source text, day date, lang text, city text, posts bigint)"

@@ -72,7 +72,7 @@ def prepare_block(data: bytes, ids: Sequence[int] | None = None) -> Prepared:
 
     The cyclic garbage collector is paused meanwhile: a block allocates a few hundred thousand
     short-lived containers, none of them in a cycle, and the collections they would trigger,
-    each walking the worker's caches too, cost ~10 % of the block (measured). It runs again
+    each walking the worker's caches too, would cost about a tenth of the block. It runs again
     between blocks."""
     enabled = gc.isenabled()
     gc.disable()

@@ -15,7 +15,7 @@ for what is scrubbed and how authors are keyed).
   rule claims the start first, leaving the instance) instead of `x-@user` - and they only run
   on the minority of posts that pass the byte scan.
   At import, `scrub` is compared with `scrub_text` on a sample covering every rule and falls
-  back to `scrub_text` if they differ (a new rule there); `tests/extractors/test_redact.py`
+  back to `scrub_text` if they differ (a new rule there); `tests/extractors/social/test_redact.py`
   compares them on every wire fixture, the demo corpus and adversarial texts.
 - `pseudonym`: `core.privacy.pseudonymise` with a bounded cache (authors post many times).
 - `redact_identities`: removes a post's *known* identities from its text: the author's handle and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from core.publications import load_publications
 from demo.generate import write_official_statistics, write_posts
 from monitor import pipeline
 from publication.publish import GateNotPassed, publish
@@ -101,4 +103,14 @@ def test_gate_checks_catch_a_corrupted_mart(warehouse_url: str, tmp_path: Path) 
     assert {(c.target, c.check_name) for c in gate.failures} == {
         ("marts.mart_city_area_daily.attention_share", "expect_column_values_to_be_between"),
         ("marts.mart_city_area_daily.city_code", "expect_column_values_to_match_regex"),
+    }
+
+    # A published model that declares no suite blocks: nothing reaches users unchecked.
+    unchecked = tuple(
+        dataclasses.replace(p, suite=None) if p.table == "dim_countries" else p
+        for p in load_publications()
+    )
+    gate = validate(warehouse_url, publications=unchecked)
+    assert ("marts.dim_countries", "suite_declared") in {
+        (c.target, c.check_name) for c in gate.failures
     }

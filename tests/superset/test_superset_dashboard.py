@@ -229,7 +229,7 @@ def _load_bootstrap_module():
 @pytest.mark.parametrize(
     "uri",
     [
-        "postgresql+psycopg2://monitor_bi@/monitor?host=/work/main/.local/pg",
+        "postgresql+psycopg2://monitor_bi@/monitor?host=/srv/monitor/.local/pg",
         "postgresql+psycopg2://monitor_bi:p%40ss:w0rd'#@127.0.0.1:5432/monitor",
     ],
 )

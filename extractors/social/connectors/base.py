@@ -5,7 +5,7 @@ A connector turns one configured source into pages of records in the import form
 scrubs and lands each page and saves the page's `StreamState` in the same transaction, which is
 what makes every connector incremental, idempotent and resumable after a crash.
 
-To add a source: write a module in `extractors/connectors/` with a subclass of `Connector` that
+To add a source: write a module in `extractors/social/connectors/` with a subclass of `Connector` that
 sets `kind`, `platform` and `Options` (a `ConnectorOptions` model of its `options:` in
 `config/sources.yml`) and implements `fetch`. Subclasses register themselves by `kind`; nothing
 else changes (see docs/extractors.md).

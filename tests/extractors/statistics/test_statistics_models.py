@@ -17,7 +17,7 @@ from extractors.statistics.simple_csv import import_simple_csv
 from monitor.transform import run_dbt
 from tests.extractors.statistics.conftest import local_config
 from tests.extractors.statistics.replay import Answer, ReplayServer
-from tests.extractors.statistics.test_eurostat_api import _asylum_csv, _urb_cpop1
+from tests.extractors.statistics.test_eurostat import _asylum_csv, _urb_cpop1
 from tests.extractors.statistics.wire import pxweb_jsonstat2
 
 pytestmark = pytest.mark.slow
