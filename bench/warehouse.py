@@ -8,7 +8,7 @@ bulk-derived from the generator's ground-truth labels ("oracle classifications",
 `oracle-labels`) - classifying 10M posts is the classifier benchmark's job, not this one's.
 Figures go to stdout as JSON; docs/benchmarks.md "Warehouse" records a run.
 
-`load_oracle_classifications` is also what tests/marts use to give the marts known sentiment,
+`load_oracle_classifications` is also what tests/dbt use to give the marts known sentiment,
 hate and keyword inputs.
 """
 

@@ -1,4 +1,5 @@
-"""A resilient HTTP client for connectors: timeouts, retries, backoff, rate limits, size limits.
+"""The project's HTTP client: timeouts, retries, backoff, rate limits, size limits. Every stage
+that fetches (the social connectors, the statistics APIs) uses it with its own `RetryPolicy`.
 
 - Transient failures are retried: timeouts, connection errors, 429, 500/502/503/504, and a body
   that does not decode (a truncated JSON page). The delay is exponential with jitter
@@ -11,8 +12,8 @@
 - A wait longer than `max_wait_s` is not slept through: `RateLimited` stops the source, whose
   cursor is saved, and the next run resumes.
 - Bodies are read in chunks and refused beyond `max_bytes`, so one response cannot exhaust
-  memory; JSON is decoded with `surrogateescape` so one invalid UTF-8 byte rejects one record
-  (see `extractors.social.records`), not the whole page.
+  memory; JSON is decoded with `surrogateescape` so one invalid UTF-8 byte rejects one record,
+  not the whole page.
 """
 
 from __future__ import annotations

@@ -29,9 +29,9 @@ from monitor.orchestration import (
 from monitor.transform import DBT_DIR, dbt_env, ensure_manifest
 
 # The group is rendered from dbt's manifest: the last dbt run's (pipeline, tests), else one
-# `dbt parse` writes once. Not Cosmos's own parser, which only sees ref() written in a model's
-# SQL, not refs inside macros (city_area_rollup), and would order the monthly mart before the
-# model it reads; not `dbt ls`, whose cache needs Airflow's metadata database at parse time.
+# `dbt parse` writes once. Every ref() is in the model SQL (tests/dbt checks it), so Cosmos's
+# own parser would order the models too; the manifest also carries the tests and the config.
+# Not `dbt ls`, whose cache needs Airflow's metadata database at parse time.
 _url = load_settings().warehouse_url
 MANIFEST = ensure_manifest(_url)
 

@@ -1,6 +1,8 @@
-{#- City x integration area x period from the additive daily sums (int_city_area_day).
-    `period` is `day`, `week` (ISO week, Monday) or `month`; the output column has that name. -#}
-{% macro city_area_rollup(period) -%}
+{#- City x integration area x period from the additive daily sums. `period` is `day`, `week`
+    (ISO week, Monday) or `month`; the output column has that name. The relations are passed
+    in by the calling model (`days`: int_city_area_days__summed, `cities`: dim_cities,
+    `areas`: dim_integration_areas), so each ref() is written in the model's own SQL. -#}
+{% macro city_area_rollup(period, days, cities, areas) -%}
 with cells as (
     select
         d.city_code,
@@ -16,7 +18,7 @@ with cells as (
         d.negative_posts,
         d.hate_classified_posts,
         d.hate_posts
-    from {{ ref('int_city_area_day') }} as d
+    from {{ days }} as d
 ),
 
 sums as (
@@ -54,6 +56,6 @@ select
 from sums as s
 inner join sums as t
     on s.city_code = t.city_code and s.period_start = t.period_start and t.area_id = '*'
-inner join {{ ref('dim_cities') }} as c on s.city_code = c.city_code
-inner join {{ ref('dim_integration_areas') }} as ar on s.area_id = ar.area_id
+inner join {{ cities }} as c on s.city_code = c.city_code
+inner join {{ areas }} as ar on s.area_id = ar.area_id
 {%- endmacro %}

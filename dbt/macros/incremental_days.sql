@@ -1,7 +1,9 @@
-{#- Incremental aggregates over fct_posts, recomputed per (city, day) cell.
+{#- Incremental aggregates over the post-level model (int_posts__enriched), recomputed per
+    (city, day) cell. The calling model passes that model in as `posts`, so its ref() is
+    written in the model's own SQL.
 
-    A cell is recomputed when fct_posts holds a post newer than the highest post id the
-    aggregate has seen (`max_post_id`), or when the aggregate was built with other model versions
+    A cell is recomputed when `posts` holds a post newer than the highest post id the aggregate
+    has seen (`max_post_id`), or when the aggregate was built with other model versions
     (`versions_key`) than the current ones, in which case everything is recomputed. Each cell is
     replaced as a whole (delete+insert on city_code, day), so re-running gives identical rows. -#}
 {% macro versions_key(alias) -%}
@@ -23,16 +25,16 @@
     {% endif %}
 {%- endmacro %}
 
-{% macro current_key_cte() -%}
+{% macro current_key_cte(posts) -%}
     current_key as materialized (
         select {{ versions_key('f') }} as versions_key
-        from {{ ref('fct_posts') }} as f
+        from {{ posts }} as f
         order by f.post_id desc
         limit 1
     )
     {%- if is_incremental() %},
 
-    {%- set changed = versions_changed() %}
+    {%- set changed = versions_changed(posts) %}
 
     affected_cells as materialized (
         -- Cells of the posts above the watermark (a literal: read by index, planned for their
@@ -41,7 +43,7 @@
         select distinct
             n.city_code,
             n.day
-        from {{ ref('fct_posts') }} as n
+        from {{ posts }} as n
         where
             n.city_code is not null
             {% if not changed -%}
@@ -51,13 +53,13 @@
     {%- endif %}
 {%- endmacro %}
 
-{% macro versions_changed() -%}
-    {#- Whether the incremental table was built with other model versions than those of
-        fct_posts' newest post (then everything is recomputed). One row tells: a run with
+{% macro versions_changed(posts) -%}
+    {#- Whether the incremental table was built with other model versions than those of the
+        newest post of `posts` (then everything is recomputed). One row tells: a run with
         changed versions recomputes every cell, so all rows always share one versions_key. -#}
     {{- return(incremental_exists(
         'select 1 from (select versions_key from ' ~ this ~ ' limit 1) as t where t.versions_key'
-        ~ ' <> (select ' ~ versions_key('f') ~ ' from ' ~ ref('fct_posts')
+        ~ ' <> (select ' ~ versions_key('f') ~ ' from ' ~ posts
         ~ ' as f order by f.post_id desc limit 1)'
     )) -}}
 {%- endmacro %}

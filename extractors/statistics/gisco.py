@@ -12,7 +12,7 @@ The project's seed (``dbt/seeds/cities.csv``) stays the source of names, exonyms
 adds the cities the seed lacks, with their code, country, NUTS 3 region and coordinates (the
 point, or the centroid of the boundary). :func:`load_gisco_cities` replaces
 ``raw.gisco_cities`` with one release and reports where GISCO and the seed disagree (NUTS
-codes, names, coordinates); dbt's ``stg_reference__cities`` puts the two together for
+codes, names, coordinates); dbt's ``int_cities__reconciled`` puts the two together for
 ``dim_cities``. Offline (the default, ``cities.source: seed``) nothing here runs.
 """
 

@@ -28,6 +28,7 @@ MODELS = [
     "dim_city_aliases",
     "stg_statistics__observation_flags",
     "stg_statistics__fetches",
+    "stg_statistics__observation_versions",
 ]
 
 
@@ -162,5 +163,5 @@ def test_statistics_reach_the_facts(
     ]
 
     # Every dataset was fetched just now: the source is fresh.
-    freshness = run_dbt(warehouse_url, ["source", "freshness", "--select", "source:raw_statistics"])
+    freshness = run_dbt(warehouse_url, ["source", "freshness", "--select", "source:statistics"])
     assert {n["status"] for n in freshness} == {"pass"}

@@ -86,7 +86,7 @@ def test_dropped_cells_are_tombstoned_and_history_stays(
             "--select",
             "stg_statistics__fetches",
             "stg_statistics__observation_versions",
-            "stg_eurostat__observations",
+            "stg_statistics__eurostat_observations",
             "stg_statistics__observation_flags",
             "--indirect-selection",
             "cautious",
@@ -94,7 +94,7 @@ def test_dropped_cells_are_tombstoned_and_history_stays(
     )
     latest = _rows(
         warehouse_url,
-        "SELECT geo_code, period, value FROM staging.stg_eurostat__observations ORDER BY 1, 2",
+        "SELECT geo_code, period, value FROM staging.stg_statistics__eurostat_observations ORDER BY 1, 2",
     )
     assert latest == [
         ("NL037C", "2022", 655468.0),

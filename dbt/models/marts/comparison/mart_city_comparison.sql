@@ -18,7 +18,7 @@ with periods as (
         d.negative_posts,
         d.hate_classified_posts,
         d.hate_posts
-    from {{ ref('int_city_area_day') }} as d
+    from {{ ref('int_city_area_days__summed') }} as d
     cross join (values ('year'), ('month')) as t (period_type)
     where d.area_id = '*'
 ),

@@ -1,6 +1,6 @@
 -- Cities by Urban Audit code: the project's gazetteer (dbt/seeds/cities.csv; codes, names,
 -- coordinates and population agree with Eurostat's Urban Audit gazetteer), plus the Urban Audit
--- cities loaded from GISCO when online (stg_reference__cities; offline it is the seed). Names,
+-- cities loaded from GISCO when online (int_cities__reconciled; offline it is the seed). Names,
 -- exonyms, hashtags and slang tags are `|`-separated lists, as analysts edit them in the seed.
 select
     city_code,
@@ -17,4 +17,4 @@ select
     hashtags,
     slang_tags,
     reference_source
-from {{ ref('stg_reference__cities') }}
+from {{ ref('int_cities__reconciled') }}

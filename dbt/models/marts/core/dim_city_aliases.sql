@@ -6,34 +6,34 @@ with names as (
         city_code,
         'english' as alias_type,
         city_name as alias_name
-    from {{ ref('stg_reference__cities') }}
+    from {{ ref('int_cities__reconciled') }}
     union all
     select
         c.city_code,
         'native' as alias_type,
         n.alias_name
-    from {{ ref('stg_reference__cities') }} as c
+    from {{ ref('int_cities__reconciled') }} as c
     cross join lateral regexp_split_to_table(c.native_name, '/') as n (alias_name)
     union all
     select
         c.city_code,
         'other_language' as alias_type,
         n.alias_name
-    from {{ ref('stg_reference__cities') }} as c
+    from {{ ref('int_cities__reconciled') }} as c
     cross join lateral regexp_split_to_table(c.other_names, '\|') as n (alias_name)
     union all
     select
         c.city_code,
         'hashtag' as alias_type,
         n.alias_name
-    from {{ ref('stg_reference__cities') }} as c
+    from {{ ref('int_cities__reconciled') }} as c
     cross join lateral regexp_split_to_table(c.hashtags, '\|') as n (alias_name)
     union all
     select
         c.city_code,
         'slang' as alias_type,
         n.alias_name
-    from {{ ref('stg_reference__cities') }} as c
+    from {{ ref('int_cities__reconciled') }} as c
     cross join lateral regexp_split_to_table(c.slang_tags, '\|') as n (alias_name)
 )
 

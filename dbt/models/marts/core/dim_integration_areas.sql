@@ -1,4 +1,4 @@
--- The 19 integration areas in 4 dimensions (DESIGN.md §5), with how many keywords and
+-- The 19 integration areas in 4 dimensions, with how many keywords and
 -- languages the taxonomy seed gives each (analysts extend dbt/seeds/area_keywords.csv).
 with keywords as (
     select

@@ -3,7 +3,7 @@
 -- docs/marts.md explains; some come from the extractors' coverage registry, e.g. a disabled
 -- source). city_code 'unknown' = the source's city is not in the gazetteer.
 with cells as (
-    -- From the additive per-day counts (int_source_day, incremental), not from fct_posts.
+    -- From the additive per-day counts (int_source_days__counted, incremental), not from fct_posts.
     select
         d.source,
         d.platform,
@@ -16,7 +16,7 @@ with cells as (
         max(d.day) as last_day,
         cast(sum(d.sentiment_posts) as bigint) as sentiment_posts,
         cast(sum(d.hate_classified_posts) as bigint) as hate_classified_posts
-    from {{ ref('int_source_day') }} as d
+    from {{ ref('int_source_days__counted') }} as d
     group by d.source, d.platform, d.lang, d.city_code, cast(date_trunc('month', d.day) as date)
 ),
 
@@ -79,4 +79,4 @@ select
     ], null) as caveats
 from context as x
 inner join city_sources as s on x.city_code = s.city_code and x.month = s.month
-left join {{ ref('stg_raw__source_coverage') }} as r on x.source = r.source
+left join {{ ref('stg_social__source_coverage') }} as r on x.source = r.source

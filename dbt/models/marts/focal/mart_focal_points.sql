@@ -17,7 +17,7 @@ terms as (
         k.posts as mentions,
         coalesce((
             select sum(h.posts)
-            from {{ ref('int_keyword_city_day') }} as h
+            from {{ ref('int_keyword_city_days__counted') }} as h
             where
                 h.city_code = k.city_code
                 and h.keyword = k.keyword
@@ -25,7 +25,7 @@ terms as (
                 and h.day between s.day - {{ var('focal_baseline_days') }} and s.day - 1
         ), 0) / cast({{ var('focal_baseline_days') }} as double precision) as baseline_mentions
     from spikes as s
-    inner join {{ ref('int_keyword_city_day') }} as k
+    inner join {{ ref('int_keyword_city_days__counted') }} as k
         on
             s.city_code = k.city_code
             and s.day = k.day

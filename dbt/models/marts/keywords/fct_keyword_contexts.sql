@@ -12,7 +12,7 @@
 -- Keyword-in-context samples: up to `kwic_samples` windows of scrubbed text per city, day and
 -- term, the earliest posts first (deterministic). Contains post text: detail role only, never
 -- published to BI.
-with {{ current_key_cte() }},
+with {{ current_key_cte(ref('int_posts__enriched')) }},
 
 ranked as (
     -- Ranked without the context text: the sort over all mentions stays narrow, and only the
@@ -31,7 +31,7 @@ ranked as (
             order by k.post_id, k.position, k.label
         ) as sample_rank
     from {{ ref('stg_ml__post_keywords') }} as k
-    inner join {{ ref('fct_posts') }} as f on k.post_id = f.post_id
+    inner join {{ ref('int_posts__enriched') }} as f on k.post_id = f.post_id
     where
         f.city_code is not null
         {{ affected_cells_filter('f') }}
@@ -42,7 +42,7 @@ contexts as (
         r.*,
         (
             select t.context
-            from {{ source('ml_outputs', 'post_keywords') }} as t
+            from {{ ref('stg_ml__post_keyword_contexts') }} as t
             where
                 r.post_id = t.post_id
                 and r.model_version = t.model_version

@@ -12,7 +12,7 @@ select
     cast(k.posts as integer) as posts,
     cast(t.posts as integer) as city_posts,
     cast(k.posts as double precision) / t.posts as share_of_city_posts
-from {{ ref('int_keyword_city_day') }} as k
-inner join {{ ref('int_city_area_day') }} as t
+from {{ ref('int_keyword_city_days__counted') }} as k
+inner join {{ ref('int_city_area_days__summed') }} as t
     on k.city_code = t.city_code and k.day = t.day and t.area_id = '*'
 inner join {{ ref('dim_cities') }} as c on k.city_code = c.city_code

@@ -25,8 +25,8 @@ with w as (
         a.hate_classified_posts as hate_classified_after,
         b.hate_posts as hate_posts_before,
         a.hate_posts as hate_posts_after
-    from {{ ref('int_event_windows') }} as b
-    inner join {{ ref('int_event_windows') }} as a
+    from {{ ref('int_event_windows__summed') }} as b
+    inner join {{ ref('int_event_windows__summed') }} as a
         on b.event_id = a.event_id and b.event_window = 'before' and a.event_window = 'after'
 ),
 

@@ -4,10 +4,10 @@
 -- demo's synthetic file). Each row keeps its source, so figures never mix without saying so.
 with observations as (
     select {{ statistics_fact_columns('city_code') }}
-    from {{ ref('stg_eurostat__observations') }}
+    from {{ ref('stg_statistics__eurostat_observations') }}
     union all
     select {{ statistics_fact_columns('city_code') }}
-    from {{ ref('stg_pxweb__observations') }}
+    from {{ ref('stg_statistics__pxweb_observations') }}
     union all
     select
         city_code,
@@ -25,7 +25,7 @@ with observations as (
         source as dataset,
         fetched_at,
         1 as versions
-    from {{ ref('stg_demo__official_statistics') }}
+    from {{ ref('stg_statistics__official_statistics') }}
 )
 
 select

@@ -5,7 +5,7 @@ with observations as (
     select
         {{ statistics_fact_columns('country_code') }},
         false as sources_disagree
-    from {{ ref('stg_eurostat__observations') }}
+    from {{ ref('stg_statistics__eurostat_observations') }}
     union all
     select
         country_code,
@@ -24,7 +24,7 @@ with observations as (
         fetched_at,
         1 as versions,
         sources_disagree
-    from {{ ref('stg_mipex__scores') }}
+    from {{ ref('stg_statistics__mipex_scores') }}
 )
 
 select

@@ -6,7 +6,7 @@ select
     c.from_text,
     c.from_hashtag,
     c.from_source
-from {{ source('ml_outputs', 'post_cities') }} as c
+from {{ source('ml', 'post_cities') }} as c
 inner join {{ source('ml', 'model_versions') }} as v
     on
         v.task = 'cities'

@@ -4,7 +4,7 @@ select
     h.model_version,
     h.is_hate,
     h.probability
-from {{ source('ml_outputs', 'post_hate') }} as h
+from {{ source('ml', 'post_hate') }} as h
 inner join {{ source('ml', 'model_versions') }} as v
     on
         v.task = 'hate'

@@ -8,7 +8,7 @@ select
     k.kind,
     k.label,
     k.context
-from {{ source('ml_outputs', 'post_keywords') }} as k
+from {{ source('ml', 'post_keywords') }} as k
 inner join {{ source('ml', 'model_versions') }} as v
     on
         v.task = 'keywords'

@@ -8,7 +8,7 @@ select
     s.p_neutral,
     s.p_positive,
     s.p_positive - s.p_negative as polarity
-from {{ source('ml_outputs', 'post_sentiment') }} as s
+from {{ source('ml', 'post_sentiment') }} as s
 inner join {{ source('ml', 'model_versions') }} as v
     on
         v.task = 'sentiment'

@@ -15,4 +15,4 @@ select
     revised,
     unchanged,
     rejected
-from {{ source('raw_statistics', 'statistics_fetches') }}
+from {{ source('statistics', 'statistics_fetches') }}

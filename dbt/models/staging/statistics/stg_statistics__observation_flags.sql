@@ -6,6 +6,8 @@ select
     v.series_key,
     v.period,
     f.flag
-from {{ ref('stg_statistics__observation_versions') }} as v
+from (
+    {{ statistics_observation_versions(source('statistics', 'statistics_observations')) }}
+) as v
 cross join lateral regexp_split_to_table(v.flags, '') as f (flag)
 where v.is_latest and not v.is_deleted and v.flags is not null

@@ -1,23 +1,26 @@
+{#- A table: small, and read by the post-level models (a join per post), as dim_cities was. -#}
+{{ config(materialized='table') }}
 -- The cities the platform knows: the project's seed (dbt/seeds/cities.csv), reconciled with the
--- Urban Audit cities loaded from GISCO when online (raw.gisco_cities: empty offline, and then
--- this is exactly the seed). The seed wins on names, exonyms, tags, coordinates and population;
--- GISCO fills the NUTS codes the seed lacks and adds the cities the seed does not have, with
--- their native name, country, NUTS 3 region, label point and the latest Eurostat population
--- (urb_cpop1) when it has been fetched. Added cities are kept to the countries of the countries
--- seed and to the map's extent (outermost regions such as Réunion are left out).
+-- Urban Audit cities loaded from GISCO when online (stg_statistics__gisco_cities: empty
+-- offline, and then this is exactly the seed). The seed wins on names, exonyms, tags,
+-- coordinates and population; GISCO fills the NUTS codes the seed lacks and adds the cities the
+-- seed does not have, with their native name, country, NUTS 3 region, label point and the latest
+-- Eurostat population (urb_cpop1) when it has been fetched. Added cities are kept to the
+-- countries of the countries seed and to the map's extent (outermost regions such as Réunion are
+-- left out).
 with seed as (
     select * from {{ ref('cities') }}
 ),
 
 gisco as (
-    select * from {{ source('raw_statistics', 'gisco_cities') }}
+    select * from {{ ref('stg_statistics__gisco_cities') }}
 ),
 
 latest_population as (
     select distinct on (geo_code)
         geo_code as city_code,
         value as population
-    from {{ ref('stg_eurostat__observations') }}
+    from {{ ref('stg_statistics__eurostat_observations') }}
     where
         indicator = 'population'
         and value is not null

@@ -11,12 +11,12 @@
 }}
 -- Posts per source, platform, language, city ('unknown' when not in the gazetteer) and day, with
 -- how many have a sentiment and a hate-speech classification: the additive base of
--- mart_source_coverage, so that mart never re-reads fct_posts. Incremental per day: a day is
--- recomputed whole when fct_posts holds a post newer than any seen here, and every day when the
--- model versions changed (as int_city_area_day does per city and day).
+-- mart_source_coverage, so that mart never re-reads the posts. Incremental per day: a day is
+-- recomputed whole when int_posts__enriched holds a post newer than any seen here, and every day
+-- when the model versions changed (as int_city_area_days__summed does per city and day).
 with current_key as (
     select {{ versions_key('f') }} as versions_key
-    from {{ ref('fct_posts') }} as f
+    from {{ ref('int_posts__enriched') }} as f
     order by f.post_id desc
     limit 1
 ),
@@ -24,8 +24,8 @@ with current_key as (
 {% if is_incremental() %}
     affected_days as materialized (
         select distinct n.day
-        from {{ ref('fct_posts') }} as n
-        {% if not versions_changed() -%}
+        from {{ ref('int_posts__enriched') }} as n
+        {% if not versions_changed(ref('int_posts__enriched')) -%}
             where n.post_id > {{ incremental_watermark('max_post_id') }}
         {%- endif %}
     ),
@@ -41,7 +41,7 @@ posts as (
         f.day,
         f.sentiment,
         f.is_hate
-    from {{ ref('fct_posts') }} as f
+    from {{ ref('int_posts__enriched') }} as f
     {% if is_incremental() %}
         where f.day in (select a.day from affected_days as a)
     {% endif %}

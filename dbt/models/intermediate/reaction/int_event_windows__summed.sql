@@ -1,6 +1,7 @@
 -- Each event of the events seed with the posts of its scope (a city, or every city of a
 -- country) in the `reaction_window_days` days before the event day and the same number of days
--- from the event day on: additive sums per window, from int_city_area_day (all posts, any area).
+-- from the event day on: additive sums per window, from int_city_area_days__summed (all posts,
+-- any area).
 with events as (
     select
         e.event_id,
@@ -24,8 +25,8 @@ city_days as (
         d.negative_posts,
         d.hate_classified_posts,
         d.hate_posts
-    from {{ ref('int_city_area_day') }} as d
-    inner join {{ ref('dim_cities') }} as c on d.city_code = c.city_code
+    from {{ ref('int_city_area_days__summed') }} as d
+    inner join {{ ref('int_cities__reconciled') }} as c on d.city_code = c.city_code
     where d.area_id = '*'
 ),
 

@@ -1,6 +1,6 @@
 """Marts end to end on generated data (import -> every classification from the generator's
 labels, "oracle" versions, so the marts are checked apart from classifier accuracy -> dbt build -> gate -> publish), checked against figures computed independently
-from the input file (tests/marts/expected.py); suppression, idempotence and one gate test per
+from the input file (tests/dbt/expected.py); suppression, idempotence and one gate test per
 kind of blocking check (fault injected into the staging area `marts`: gate fails, `published`
 unchanged)."""
 

@@ -12,11 +12,11 @@
 -- Additive sums per city x area x day (area_id '*' = all posts of the city that day, with or
 -- without an area): the base of the daily, weekly and monthly marts, the comparison and the
 -- reaction windows. Sums (not means) so any roll-up is exact.
-with {{ current_key_cte() }},
+with {{ current_key_cte(ref('int_posts__enriched')) }},
 
 posts as (
     select f.*
-    from {{ ref('fct_posts') }} as f
+    from {{ ref('int_posts__enriched') }} as f
     where
         f.city_code is not null
         {{ affected_cells_filter('f') }}

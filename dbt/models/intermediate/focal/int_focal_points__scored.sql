@@ -3,14 +3,17 @@
 -- `focal_baseline_days` days (days without posts count as 0). robust_z = (posts - median) /
 -- max(1.4826 * MAD, 1): the floor keeps a flat baseline from turning one extra post into a
 -- spike. A spike needs at least `focal_min_posts` posts, `focal_min_baseline_days` days of
--- history and robust_z >= `focal_z_threshold`.
+-- history and robust_z >= `focal_z_threshold`. The cells are those of mart_city_area_daily: the
+-- daily sums of the known cities and the taxonomy's areas.
 with daily as (
     select
         d.city_code,
         d.area_id,
         d.day,
-        d.posts
-    from {{ ref('mart_city_area_daily') }} as d
+        cast(d.posts as integer) as posts
+    from {{ ref('int_city_area_days__summed') }} as d
+    inner join {{ ref('int_cities__reconciled') }} as c on d.city_code = c.city_code
+    inner join {{ ref('integration_areas') }} as a on d.area_id = a.area_id
 ),
 
 bounds as (

@@ -14,4 +14,4 @@ select
     posts_total,
     last_run_at,
     last_run_status
-from {{ source('raw', 'source_coverage') }}
+from {{ source('social', 'source_coverage') }}

@@ -14,15 +14,15 @@
     )
 }}
 -- Tracked keywords per city and day: how many posts mention each term (a post counts once per
--- term and label). Incremental per (city, day) cell like int_city_area_day.
-with {{ current_key_cte() }},
+-- term and label). Incremental per (city, day) cell like int_city_area_days__summed.
+with {{ current_key_cte(ref('int_posts__enriched')) }},
 
 posts as (
     select
         f.post_id,
         f.city_code,
         f.day
-    from {{ ref('fct_posts') }} as f
+    from {{ ref('int_posts__enriched') }} as f
     where
         f.city_code is not null
         {{ affected_cells_filter('f') }}

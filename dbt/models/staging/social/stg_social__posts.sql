@@ -11,4 +11,4 @@ select
     city_hint as city_code,
     country_hint as country_code,
     fetched_at
-from {{ source('raw', 'posts') }}
+from {{ source('social', 'posts') }}

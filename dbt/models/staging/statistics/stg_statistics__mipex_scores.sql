@@ -11,5 +11,5 @@ select
     score,
     min(score) over same_cell <> max(score) over same_cell as sources_disagree,
     fetched_at
-from {{ source('raw_statistics', 'mipex_scores') }}
+from {{ source('statistics', 'mipex_scores') }}
 window same_cell as (partition by edition, country_code, strand)

@@ -1,2 +1,0 @@
--- Latest version of each Eurostat observation (API fetches and downloaded Eurostat files).
-{{ latest_statistics_observations(['eurostat', 'eurostat_file']) }}
