@@ -26,7 +26,7 @@ from monitor import pipeline
 from publication import publish
 from tests.conftest import TEST_PEPPER
 from tests.e2e.expected import read_posts
-from tests.marts import expected as exp
+from tests.dbt import expected as exp
 
 pytestmark = pytest.mark.slow
 N_POSTS = 3_000
