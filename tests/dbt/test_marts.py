@@ -25,8 +25,8 @@ from expectations.gate import validate
 from monitor import pipeline
 from publication import publish
 from tests.conftest import TEST_PEPPER
-from tests.e2e.expected import read_posts
 from tests.dbt import expected as exp
+from tests.e2e.expected import read_posts
 
 pytestmark = pytest.mark.slow
 N_POSTS = 3_000
