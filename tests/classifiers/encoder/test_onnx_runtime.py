@@ -21,7 +21,7 @@ from classifiers.encoder import onnx_runtime
 from classifiers.encoder.model import Encoder, load_encoder
 from classifiers.linear_head import HEADS_DIR, ONNX_HEADS_DIR, LinearHead
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SENTENCES = [
     "The city opened a new language course for refugees.",
     "Die Stadt hat einen neuen Sprachkurs für Geflüchtete eröffnet.",

@@ -1,0 +1,7 @@
+"""The DAG tests replay the sources of the stages they wire: their fixtures come from the
+stages' test folders."""
+
+from tests.extractors.social.conftest import wire
+from tests.extractors.statistics.conftest import server
+
+__all__ = ["server", "wire"]
