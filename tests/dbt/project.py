@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DBT_DIR = REPO_ROOT / "dbt"
-SUITES_DIR = REPO_ROOT / "expectations" / "suites"
+from core.settings import DBT_DIR
+from expectations.gate import SUITES_DIR
+
 PROJECT = "urban_integration_monitor"
 LAYERS = ("staging", "intermediate", "marts")
 PUBLICATION_KEYS = {"bi", "detail", "suppress", "indexes", "suite"}
