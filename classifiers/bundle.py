@@ -206,7 +206,11 @@ class Classifier:
                 pending = embed_posts_soon(self.encoder, [texts[i] for i in rows], **kwargs)
         langs: list[str | None] = []
         for post, res in zip(posts, results, strict=True):
-            res.lang, res.lang_confidence = self.language.identify(post.text or "", post.lang_hint)
+            # the source's country (or its city's, the code's first two letters) is a prior too
+            country = post.country_hint or (post.city_hint or "")[:2] or None
+            res.lang, res.lang_confidence = self.language.identify(
+                post.text or "", post.lang_hint, country
+            )
             langs.append(res.lang)
         if "cities" in tasks:
             for post, lang, res in zip(posts, langs, results, strict=True):
