@@ -1,18 +1,23 @@
 """Every classification task over the warehouse, with one shared encoder pass per post.
 
     classify_warehouse(url) -> {"language": n, "areas": n, "sentiment": n, ...}
+    classify_warehouse(url, shard=Shard(1, 4))      # only posts with post_id % 4 = 1
 
 - Registers the current model version of each task in ml.model_versions (one current version
   per task; the previous one stays, no longer current: the marts read the current one only).
 - Picks only posts without a classification of the current version of some task, or whose
   text changed after that classification (raw.posts.updated_at), in bounded batches in post_id
   order (keyset pagination: each batch query starts after the previous batch).
-- Per batch, one transaction: delete whatever the current versions wrote for those posts (a
-  re-run after a crash or a changed text), classify (the encoder runs once per post, only for
+- Shards are disjoint hash buckets of post ids (`post_id % count = index`), so workers classify
+  shards in parallel without a global lock. A session advisory lock per shard keeps a retried
+  task from running beside an attempt that is still alive; within a batch the posts are claimed
+  (row locks on their raw.post_keys rows, SKIP LOCKED), so overlapping selections (shards of a
+  changed shard count, `reclassify`) never classify one post in two transactions at once.
+- Per batch, one transaction: claim, delete whatever the current versions wrote for those posts
+  (a re-run after a crash or a changed text), classify (the encoder runs once per post, only for
   posts that need an embedding task), COPY the rows into ml.*, mark ml.classified_posts.
-  A crash loses at most the batch in flight; a re-run continues where it stopped.
-- A session advisory lock serialises concurrent runs (the classify_posts DAG and the pipeline's
-  classify step can overlap): the second waits, then finds nothing left to do.
+  A crash loses at most the batch in flight; a re-run continues where it stopped, and the rows
+  are keyed by post and model version, so nothing is ever written twice.
 
 `reclassify(url, source=..., since=..., post_ids=...)` classifies a subset again with the current
 versions (same batch routine); `activate(url, task, version)` makes a registered version current
@@ -25,6 +30,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg2.extensions import cursor as Cursor
@@ -36,9 +42,34 @@ from core.db import Role, advisory_lock, connection
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 2_000
-# One classification run at a time per database.
+# One reclassification at a time per database.
 RUN_LOCK = "classification"
-_WAITING = "another classification run holds the lock; waiting for it"
+_WAITING = "another run holds the lock of {}; waiting for it"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """The posts with post_id % count = index."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or not 0 <= self.index < self.count:
+            raise ValueError(f"shard {self.index}/{self.count}: need 0 <= index < count")
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    @property
+    def lock(self) -> str:
+        return f"classification:shard:{self}"
+
+
+def shards(count: int) -> list[Shard]:
+    """Every shard of a split into `count`: together they cover each post exactly once."""
+    return [Shard(i, count) for i in range(count)]
+
 
 Row = tuple[Any, ...]
 OUTPUTS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -169,9 +200,26 @@ CROSS JOIN LATERAL (
         ON c.task = t.task AND c.model_version = t.version
     WHERE c.post_id = p.post_id AND (p.updated_at IS NULL OR c.classified_at >= p.updated_at)
 ) d
-WHERE p.post_id > %(after)s AND cardinality(d.done) < %(n)s
+JOIN raw.post_keys k ON k.post_id = p.post_id
+WHERE p.post_id > %(after)s AND p.post_id %% %(count)s = %(index)s
+    AND cardinality(d.done) < %(n)s
 ORDER BY p.post_id
 LIMIT %(limit)s
+FOR NO KEY UPDATE OF k SKIP LOCKED
+"""
+
+
+# Done-ness read again once the batch is claimed: in READ COMMITTED each statement sees what
+# committed before it started, so a post another transaction finished while the batch query
+# ran is dropped here rather than classified a second time.
+_DONE_SQL = """
+SELECT c.post_id, array_agg(c.task)
+FROM ml.classified_posts c
+JOIN unnest(%(tasks)s::text[], %(versions)s::text[]) AS t (task, version)
+    ON c.task = t.task AND c.model_version = t.version
+JOIN raw.posts p ON p.post_id = c.post_id
+WHERE c.post_id = ANY(%(ids)s) AND (p.updated_at IS NULL OR c.classified_at >= p.updated_at)
+GROUP BY c.post_id
 """
 
 
@@ -193,23 +241,36 @@ def _reporter(label: str) -> Callable[[dict[str, int], int], None]:
     return report
 
 
+def register_versions(
+    url: str, *, tasks: Iterable[str] | None = None, classifier: Classifier | None = None
+) -> dict[str, str]:
+    """Make the current classifier's versions current (once, before shards start); return them."""
+    clf, tasks = _resolve(classifier, tasks)
+    with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
+        register(cur, clf, tasks)
+    return {t: clf.versions[t] for t in tasks}
+
+
 def classify_warehouse(
     url: str,
     *,
+    shard: Shard = Shard(),
     batch_size: int = DEFAULT_BATCH_SIZE,
     limit: int | None = None,
     tasks: Iterable[str] | None = None,
     classifier: Classifier | None = None,
 ) -> dict[str, int]:
-    """Run every task (or `tasks`) on the posts that need it; return task -> posts classified
-    now. `limit` bounds the posts looked at in this call (the rest waits for the next)."""
+    """Run every task (or `tasks`) on the posts of `shard` (default: all) that need it; return
+    task -> posts classified now. `limit` bounds the posts looked at in this call (the rest
+    waits for the next)."""
     clf, tasks = _resolve(classifier, tasks)
     counts = dict.fromkeys(tasks, 0)
-    report = _reporter("classify_warehouse")
+    report = _reporter(f"classify_warehouse shard {shard}")
     seen = 0
-    with advisory_lock(url, RUN_LOCK, on_wait=_WAITING):
+    with advisory_lock(url, shard.lock, on_wait=_WAITING.format(f"shard {shard}")):
         with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
             register(cur, clf, tasks)
+        params = {"tasks": tasks, "versions": [clf.versions[t] for t in tasks]}
         after = 0
         while limit is None or seen < limit:
             size = batch_size if limit is None else min(batch_size, limit - seen)
@@ -217,9 +278,10 @@ def classify_warehouse(
                 cur.execute(
                     _PENDING_SQL,
                     {
-                        "tasks": tasks,
-                        "versions": [clf.versions[t] for t in tasks],
+                        **params,
                         "after": after,
+                        "index": shard.index,
+                        "count": shard.count,
                         "n": len(tasks),
                         "limit": size,
                     },
@@ -227,8 +289,18 @@ def classify_warehouse(
                 batch = cur.fetchall()
                 if not batch:
                     break
-                pending = [set(tasks) - set(done) for *_, done in batch]
-                done_now = _process_batch(cur, clf, [b[:5] for b in batch], pending, None)
+                cur.execute(_DONE_SQL, {**params, "ids": [b[0] for b in batch]})
+                done = {post_id: set(tasks_done) for post_id, tasks_done in cur.fetchall()}
+                todo = [
+                    (b[:5], set(tasks) - done.get(b[0], set()))
+                    for b in batch
+                    if set(tasks) - done.get(b[0], set())
+                ]
+                done_now = (
+                    _process_batch(cur, clf, [t[0] for t in todo], [t[1] for t in todo], None)
+                    if todo
+                    else {}
+                )
             for task, n in done_now.items():
                 counts[task] += n
             seen += len(batch)
@@ -266,14 +338,16 @@ def reclassify(
     if post_ids is not None:
         where.append("p.post_id = ANY(%s)")
         params.append(list(post_ids))
+    # Waits for (never skips) posts a shard has claimed: every selected post is redone.
     query = (
         "SELECT p.post_id, p.text, p.lang_hint, p.city_hint, p.country_hint FROM raw.posts p "
-        f"WHERE {' AND '.join(where)} ORDER BY p.post_id LIMIT %s"
+        "JOIN raw.post_keys k ON k.post_id = p.post_id "
+        f"WHERE {' AND '.join(where)} ORDER BY p.post_id LIMIT %s FOR NO KEY UPDATE OF k"
     )
     counts = dict.fromkeys(tasks, 0)
     report = _reporter("reclassify")
     seen = 0
-    with advisory_lock(url, RUN_LOCK, on_wait=_WAITING):
+    with advisory_lock(url, RUN_LOCK, on_wait=_WAITING.format("reclassification")):
         with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
             register(cur, clf, tasks)
         after = 0
