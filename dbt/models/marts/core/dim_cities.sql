@@ -14,6 +14,7 @@ select
     population,
     languages,
     other_names,
+    demonyms,
     hashtags,
     slang_tags,
     reference_source

@@ -24,6 +24,13 @@ with names as (
     union all
     select
         c.city_code,
+        'demonym' as alias_type,
+        n.alias_name
+    from {{ ref('int_cities__reconciled') }} as c
+    cross join lateral regexp_split_to_table(c.demonyms, '\|') as n (alias_name)
+    union all
+    select
+        c.city_code,
         'hashtag' as alias_type,
         n.alias_name
     from {{ ref('int_cities__reconciled') }} as c
