@@ -5,6 +5,7 @@ monitor run          the whole pipeline through Airflow on the embedded default,
 monitor demo-data    write the synthetic demo files into <home>/imports
 monitor pipeline     the same stages without Airflow (debugging)
 monitor db start|stop|url|migrate
+monitor extracts list|preview SUBSCRIBER|run SUBSCRIBER [--interval START/END]
 """
 
 from __future__ import annotations
@@ -269,6 +270,41 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_extracts(args: argparse.Namespace) -> int:
+    """Scheduled extracts (docs/extracts.md): list the validated subscriptions, build a
+    package without delivering it, or build and deliver one interval or a range (backfill)."""
+    import json
+    from datetime import UTC, datetime
+
+    from extracts import run as extract_run
+    from extracts.config import load_config, subscriber
+    from extracts.periods import due, parse_interval, periods
+
+    config = load_config()
+    if args.action == "list":
+        for s in config.subscribers:
+            now = due(s.schedule, extract_run.grain(s), datetime.now(UTC))
+            print(f"{s.name}\t{s.kind}\t{s.schedule}\tdue {now}\t{s.title}")
+        return 0
+    if not args.subscriber:
+        raise SystemExit(f"monitor extracts {args.action}: name a SUBSCRIBER")
+    sub = subscriber(config, args.subscriber)
+    grain = extract_run.grain(sub)
+    if args.interval:
+        intervals = periods(parse_interval(args.interval), grain)
+    else:
+        intervals = [due(sub.schedule, grain, datetime.now(UTC))]
+    url, _ = resolve_warehouse(load_settings())
+    for interval in intervals:
+        if args.action == "preview":
+            built, _job, _ = extract_run.build_package(url, config, sub, interval)
+            print(f"{interval}\t{built.path if built else 'no new spikes'}")
+        else:
+            out = extract_run.run_subscription(url, config, sub, interval)
+            print(json.dumps(out.as_dict()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -305,6 +341,14 @@ def main(argv: list[str] | None = None) -> int:
     db = sub.add_parser("db", help="the warehouse database")
     db.add_argument("action", choices=["start", "stop", "url", "migrate"])
     db.set_defaults(func=cmd_db)
+
+    ext = sub.add_parser("extracts", help="scheduled extracts and alert digests")
+    ext.add_argument("action", choices=["list", "preview", "run"])
+    ext.add_argument("subscriber", nargs="?", help="a subscriber of config/extracts.yml")
+    ext.add_argument(
+        "--interval", help="START/END (ISO dates, END excluded): every period in it (backfill)"
+    )
+    ext.set_defaults(func=cmd_extracts)
 
     args = parser.parse_args(argv)
     os.chdir(REPO_ROOT)
