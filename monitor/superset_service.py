@@ -3,10 +3,11 @@
 Superset 6.1 needs SQLAlchemy < 2, so it lives in ``.venv-superset``; this module only starts
 processes there:
 
-- ``bootstrap(home, warehouse_uri, admin_password)`` runs ``superset/bootstrap.py``
-  (db upgrade, init, admin user, assets-as-code import, Analyst role). Idempotent. Progress is
-  logged line by line and kept in ``home/bootstrap.log``; a failure raises
-  :class:`SupersetError` with the log tail.
+- ``bootstrap(home, warehouse_uri, admin_password, detail_uri=...)`` runs
+  ``superset/bootstrap.py`` (db upgrade, init, admin user, the dashboards of
+  ``superset/dashboards.yml``, roles, row-level security and logins of ``config/superset.yml``)
+  and returns its summary. Idempotent. Progress is logged line by line and kept in
+  ``home/bootstrap.log``; a failure raises :class:`SupersetError` with the log tail.
 - ``start(home, port, host)`` runs gunicorn (1 worker, a few threads) in its own process
   group and returns the ``Popen``; its output goes to ``home/logs/server.log``.
 - ``wait_until_healthy(url, timeout)`` polls ``<url>/health``.
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -83,18 +85,33 @@ def _require_venv() -> None:
 
 
 def bootstrap(
-    home: Path, warehouse_uri: str, admin_password: str, port: int = 8088, timeout: float = 900
-) -> None:
-    """Run ``superset/bootstrap.py`` in ``.venv-superset``; raise with the log tail on failure."""
+    home: Path,
+    warehouse_uri: str,
+    admin_password: str,
+    port: int = 8088,
+    timeout: float = 900,
+    detail_uri: str | None = None,
+) -> dict:
+    """Run ``superset/bootstrap.py`` in ``.venv-superset``; return its summary.
+
+    ``warehouse_uri`` connects as the BI login (schema ``published``), ``detail_uri`` (optional)
+    as the detail login (``published_detail``: keyword contexts). Raises with the log tail on
+    failure.
+    """
     _require_venv()
     home = Path(home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     env = superset_env(home)
     env["SUPERSET_WAREHOUSE_URI"] = warehouse_uri
     env["SUPERSET_ADMIN_PASSWORD"] = admin_password
+    if detail_uri:
+        env["SUPERSET_DETAIL_URI"] = detail_uri
+    else:
+        env.pop("SUPERSET_DETAIL_URI", None)
     cmd = [str(SUPERSET_PYTHON), str(BOOTSTRAP_SCRIPT), "--home", str(home), "--port", str(port)]
     log_path = home / "bootstrap.log"
     tail: collections.deque[str] = collections.deque(maxlen=60)
+    summary: dict = {}
     started = time.monotonic()
     log.info("superset bootstrap: %s (log %s)", home, log_path)
     with open(log_path, "w", encoding="utf-8") as log_file:
@@ -124,6 +141,8 @@ def bootstrap(
                 log_file.write(line)
                 line = line.rstrip()
                 tail.append(line)
+                if line.startswith("BOOTSTRAP OK "):
+                    summary = json.loads(line.removeprefix("BOOTSTRAP OK "))
                 if line.startswith(("[bootstrap]", "BOOTSTRAP OK")):
                     log.info("%s", line)
                 else:
@@ -145,6 +164,7 @@ def bootstrap(
             + "\n".join(tail)
         )
     log.info("superset bootstrap finished in %.1fs", time.monotonic() - started)
+    return summary
 
 
 def start(
@@ -256,3 +276,177 @@ def _log_tail(path: Path | None, lines: int = 40) -> str:
         return ""
     text = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
     return "\nLast lines of " + str(path) + ":\n" + "\n".join(text[-lines:])
+
+
+# --- dashboards in headless Chromium (tests and the screenshots of docs/) ---
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+RENDER_STATE_JS = """
+const holders = Array.from(
+  document.querySelectorAll('[data-test="dashboard-component-chart-holder"]'));
+return holders.map(h => {
+  const title = h.querySelector(
+    '[data-test="slice-header"] .header-title, [data-test="editable-title"]');
+  const container = h.querySelector('[data-test="chart-container"]');
+  const canvases = container ? Array.from(container.querySelectorAll('canvas')) : [];
+  return {
+    title: title ? title.innerText.trim() : null,
+    hasContainer: !!container,
+    canvases: canvases.filter(c => c.width > 0 && c.height > 0).length,
+    svgs: container ? container.querySelectorAll('svg').length : 0,
+    tableRows: container ? container.querySelectorAll('table tbody tr').length : 0,
+    bigNumber: container ? !!container.querySelector('.header-line, .big-number') : false,
+    text: container ? container.innerText.trim().slice(0, 400) : '',
+    loading: !!h.querySelector('.loading, [data-test="loading-indicator"]'),
+    error: !!h.querySelector('[role="alert"], .ant-alert-error, [data-test="error-message"]'),
+  };
+});
+"""
+
+
+def _chrome(profile: Path, width: int = 1600, height: int = 2200):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+        raise SupersetError(f"{CHROMIUM} or {CHROMEDRIVER} missing: run bin/install --browser")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        f"--window-size={width},{height}",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+
+
+def render_dashboards(
+    url: str,
+    username: str,
+    password: str,
+    slugs: list[str],
+    out_dir: Path | None = None,
+    timeout: float = 180,
+) -> dict[str, list[dict]]:
+    """Log in through the form, open each dashboard and wait until every chart has drawn (or
+    shows an error); return each chart holder's state, and save ``<slug>.png`` in ``out_dir``."""
+    import tempfile
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    states: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        driver = _chrome(Path(profile))
+        try:
+            driver.set_page_load_timeout(90)
+            driver.get(f"{url}/login/")
+            wait = WebDriverWait(driver, 90)
+            wait.until(ec.presence_of_element_located((By.ID, "username")))
+            driver.find_element(By.ID, "username").send_keys(username)
+            driver.find_element(By.ID, "password").send_keys(password)
+            driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            wait.until(lambda d: "/login" not in d.current_url)
+            for slug in slugs:
+                driver.get(f"{url}/superset/dashboard/{slug}/")
+                state: list[dict] = []
+
+                def drawn(d, slug=slug) -> bool:
+                    nonlocal state
+                    state = d.execute_script(RENDER_STATE_JS)
+                    if not state or any(s["loading"] for s in state):
+                        return False
+                    return all(
+                        s["error"]
+                        or s["canvases"]
+                        or s["tableRows"]
+                        or s["bigNumber"]
+                        or (s["svgs"] and s["text"])
+                        for s in state
+                    )
+
+                try:
+                    WebDriverWait(driver, timeout, poll_frequency=1).until(drawn)
+                except Exception as exc:
+                    log.warning("dashboard %s not fully drawn: %s", slug, exc)
+                time.sleep(2)  # ECharts animations, for a readable picture
+                if out_dir is not None:
+                    out_dir.mkdir(parents=True, exist_ok=True)
+                    height = driver.execute_script(
+                        "return Math.max(document.body.scrollHeight, 1200)"
+                    )
+                    driver.set_window_size(1600, min(int(height) + 200, 6000))
+                    time.sleep(1)
+                    driver.save_screenshot(str(out_dir / f"{slug}.png"))
+                states[slug] = state
+        finally:
+            driver.quit()
+    return states
+
+
+def screenshots(home: Path, out_dir: Path, username: str, password: str, port: int = 8093) -> None:
+    """Serve the bootstrapped ``home``, save a picture of every dashboard into ``out_dir``, stop."""
+    import yaml
+
+    spec = yaml.safe_load((REPO / "superset" / "dashboards.yml").read_text(encoding="utf-8"))
+    slugs = [d["slug"] for d in spec["dashboards"]]
+    proc = start(home, port=port)
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", timeout=180, proc=proc)
+        states = render_dashboards(f"http://127.0.0.1:{port}", username, password, slugs, out_dir)
+    finally:
+        stop(proc)
+    for slug, state in states.items():
+        bad = [s["title"] for s in state if s["error"]]
+        print(
+            f"{out_dir / (slug + '.png')}: {len(state)} charts"
+            + (f", errors: {bad}" if bad else "")
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m monitor.superset_service screenshots``: the pictures of docs/screenshots."""
+    import argparse
+
+    from core.settings import load_settings
+    from monitor.secrets import ensure_local_secrets
+
+    settings = load_settings()
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    shots = sub.add_parser("screenshots", help="every dashboard as a PNG (after bin/run)")
+    shots.add_argument("--home", type=Path, default=settings.home / "superset")
+    shots.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    shots.add_argument("--port", type=int, default=8093)
+    shots.add_argument("--user", default="admin")
+    args = parser.parse_args(argv)
+    secrets = ensure_local_secrets(settings.home)
+    os.environ.setdefault("SUPERSET_SECRET_KEY", secrets["SUPERSET_SECRET_KEY"])
+    password = secrets["SUPERSET_ADMIN_PASSWORD"]
+    if args.user != "admin":
+        stored = dict(
+            line.split("=", 1)
+            for line in (args.home / "passwords.env").read_text().splitlines()
+            if "=" in line and not line.startswith("#")
+        )
+        password = stored[args.user]
+    screenshots(args.home, args.out, args.user, password, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    sys.exit(main())

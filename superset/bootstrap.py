@@ -3,30 +3,30 @@
 Run with the Superset virtualenv (it imports Superset)::
 
     .venv-superset/bin/python superset/bootstrap.py --home DIR --warehouse-uri URI \
-        --admin-password PASSWORD [--port N]
+        [--detail-uri URI] --admin-password PASSWORD [--port N] [--manifest PATH] \
+        [--config config/superset.yml]
 
 Steps, all in one process and one Flask app context (each Superset CLI start costs ~10 s):
 
 1. ``SUPERSET_HOME``/``SUPERSET_CONFIG_PATH`` are set; a secret key is created in
    ``DIR/secret_key`` (mode 0600) unless ``SUPERSET_SECRET_KEY`` is set.
-2. ``superset db upgrade`` (Flask-Migrate ``upgrade``) on the metadata database.
-3. ``superset init`` (``add_permissions`` + ``sync_role_definitions``).
-4. The ``admin`` user is created, or its password reset when it differs.
-5. ``superset/assets`` (Superset's export format) is zipped into ``DIR/assets_bundle.zip``
-   under one root folder, with ``__WAREHOUSE_URI__`` replaced by ``--warehouse-uri`` and each
-   dataset's descriptions (table and columns) taken from the dbt manifest (``--manifest``, the
-   models' YAML docs: they are written once, in the dbt project), and
-   imported with overwrite: databases, datasets, charts, then dashboards. (A dashboard import
-   alone never overwrites existing charts or datasets, so each kind is imported by its own
-   command.) The fixed uuids make a second run update the same rows, never duplicate them.
-6. A read-only ``Analyst`` role is kept in sync: the read permissions of ``Gamma`` plus
-   ``datasource_access`` on the mart dataset, and it is set as the dashboard's role
-   (``DASHBOARD_RBAC``).
+2. ``superset db upgrade`` and ``superset init`` (permissions, built-in roles).
+3. The ``admin`` user is created, or its password reset when it differs.
+4. The content of ``superset/dashboards.yml`` is built by ``superset/assets.py`` (a dataset per
+   table published to BI, columns and descriptions from the dbt manifest, column types from the
+   warehouse when it answers), zipped into ``DIR/assets_bundle.zip`` (0600) and imported with
+   overwrite, one kind at a time: databases, datasets, charts, dashboards. Uuids derive from
+   names, so a second run updates the same rows.
+5. The roles (Analyst, NGO, Ministry <id>, Researcher, Data engineer), the ministries' row-level
+   security rules, the dashboards' roles (``DASHBOARD_RBAC``) and the logins of
+   ``config/superset.yml`` are kept in sync; passwords of new logins are generated into
+   ``DIR/passwords.env`` (0600) unless ``SUPERSET_PASSWORD_<LOGIN>`` is set.
 
-``--warehouse-uri`` and ``--admin-password`` may instead come from ``SUPERSET_WAREHOUSE_URI``
-and ``SUPERSET_ADMIN_PASSWORD`` (keeps secrets out of the process list). ``--port`` is only
-used for the URL printed at the end. Exit code 0 on success; the last line printed is
-``BOOTSTRAP OK`` followed by a JSON summary.
+``--warehouse-uri``, ``--detail-uri`` and ``--admin-password`` may instead come from
+``SUPERSET_WAREHOUSE_URI``, ``SUPERSET_DETAIL_URI`` and ``SUPERSET_ADMIN_PASSWORD`` (keeps
+secrets out of the process list). Without a detail URI there is no detail connection and no
+keyword-in-context dashboard. Exit code 0 on success; the last line printed is ``BOOTSTRAP OK``
+followed by a JSON summary.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import io
 import json
 import logging
 import os
+import re
 import secrets
 import sys
 import time
@@ -44,18 +45,27 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-# core.publications reads the dbt manifest with the standard library only, so this virtualenv
-# (which does not install the project) can use it from the checkout.
+# core.publications and superset/assets.py use PyYAML and the standard library only, so this
+# virtualenv (which does not install the project) imports them from the checkout.
 sys.path.insert(0, str(REPO))
-from core.publications import Publication, load_publications  # noqa: E402
+sys.path.insert(0, str(REPO / "superset"))
+import assets  # noqa: E402
 
-ASSETS_DIR = REPO / "superset" / "assets"
+from core.publications import load_publications  # noqa: E402
+from core.settings import load_settings  # noqa: E402
+
 CONFIG_PATH = REPO / "superset" / "superset_config.py"
-URI_PLACEHOLDER = "__WAREHOUSE_URI__"
+USERS_CONFIG = REPO / "config" / "superset.yml"
 BUNDLE_ROOT = "urban_integration_assets"
 ADMIN_USERNAME = "admin"
-ANALYST_ROLE = "Analyst"
-# Permission prefixes that write, administer or run arbitrary SQL: never given to Analyst.
+ANALYST, NGO, RESEARCHER, ENGINEER, MINISTRY = (
+    "Analyst",
+    "NGO",
+    "Researcher",
+    "Data engineer",
+    "Ministry",
+)
+# Permission prefixes that write, administer or run arbitrary SQL: never given to readers.
 _NOT_READ_ONLY = (
     "can_write",
     "can_add",
@@ -77,14 +87,25 @@ _NOT_READ_ONLY = (
     "can_tag",
     "can_bulk_create",
 )
-# Views of Gamma that an analyst does not need (user lists, RLS rules, SQL Lab leftovers).
-_NOT_FOR_ANALYST_VIEWS = {
-    "RowLevelSecurity",
-    "security",
-    "user",
-    "SQLLab",
-    "SavedQuery",
-    "UserRegistrationsRestAPI",
+# Views of Gamma that no reader or analyst needs (user lists, RLS rules, security).
+_NOT_FOR_USERS = {"RowLevelSecurity", "security", "user", "UserRegistrationsRestAPI"}
+# The datasets of the quality dashboard and of the detail connection; every other dataset is
+# for everyone (each role's rows restricted by row-level security where it applies).
+QUALITY_DATASETS = {"gate_runs", "check_results", "alerts"}
+# PostgreSQL type oids of the columns a virtual dataset can have here.
+_PG_TYPES = {
+    16: "BOOLEAN",
+    20: "BIGINT",
+    21: "SMALLINT",
+    23: "INTEGER",
+    25: "TEXT",
+    700: "REAL",
+    701: "DOUBLE PRECISION",
+    1043: "VARCHAR",
+    1082: "DATE",
+    1114: "TIMESTAMP WITHOUT TIME ZONE",
+    1184: "TIMESTAMP WITH TIME ZONE",
+    1700: "NUMERIC",
 }
 
 log = logging.getLogger("superset_bootstrap")
@@ -106,90 +127,80 @@ def prepare_environment(home: Path) -> None:
     if not os.environ.get("SUPERSET_SECRET_KEY", "").strip():
         key_file = home / "secret_key"
         if not key_file.exists():
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(secrets.token_urlsafe(48) + "\n")
+            _write_private(key_file, secrets.token_urlsafe(48) + "\n")
     os.environ["SUPERSET_HOME"] = str(home)
     os.environ["SUPERSET_CONFIG_PATH"] = str(CONFIG_PATH)
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("SCARF_ANALYTICS", "false")
 
 
-def dataset_with_docs(config: dict[str, Any], publications: dict[str, Publication]) -> dict:
-    """A dataset file with its table's and columns' descriptions from the dbt docs; columns the
-    model has and the file does not list are added, a listed column the model lacks is an
-    error (the dataset would point at nothing)."""
-    table = config.get("table_name")
-    pub = publications.get(table)
-    if pub is None or not pub.bi:
-        raise SystemExit(f"dataset {table!r}: not a model published to BI (meta.publication.bi)")
-    out = dict(config, description=pub.description)
-    listed = {c["column_name"]: c for c in config.get("columns") or []}
-    unknown = sorted(set(listed) - {c.name for c in pub.columns})
-    if unknown:
-        raise SystemExit(f"dataset {table!r}: columns not in the model {pub.path}: {unknown}")
-    columns = []
-    for col in pub.columns:
-        entry = dict(listed.get(col.name) or _DEFAULT_COLUMN, column_name=col.name)
-        entry["description"] = col.description
-        entry["verbose_name"] = (
-            col.meta.get("label")
-            or entry.get("verbose_name")
-            or col.name.replace("_", " ").capitalize()
-        )
-        entry.setdefault("type", col.data_type.upper() if col.data_type else None)
-        columns.append(entry)
-    out["columns"] = columns
-    return out
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
 
 
-_DEFAULT_COLUMN: dict[str, Any] = {
-    "is_dttm": False,
-    "is_active": True,
-    "groupby": True,
-    "filterable": True,
-    "expression": None,
-    "python_date_format": None,
-    "advanced_data_type": None,
-    "extra": None,
-}
+def warehouse_columns(uris: dict[str, str], spec: dict[str, Any]) -> dict:
+    """(schema, table) -> [(column, type)] as the warehouse has them, where it answers.
+
+    Column types let Superset build date literals and sort numbers without a metadata fetch; a
+    warehouse that is not built yet (a fresh compose deployment) just leaves them unknown until
+    the next bootstrap.
+    """
+    from sqlalchemy import create_engine, inspect, text
+
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    extra = spec.get("extra_datasets") or {}
+    for name, uri in uris.items():
+        try:
+            engine = create_engine(uri)
+            with engine.connect() as conn:
+                insp = inspect(conn)
+                for schema in {"published", "published_meta", "published_detail"}:
+                    if not insp.has_schema(schema):
+                        continue
+                    for table in insp.get_table_names(schema) + insp.get_view_names(schema):
+                        found.setdefault(
+                            (schema, table),
+                            [(c["name"], str(c["type"])) for c in insp.get_columns(table, schema)],
+                        )
+                for key, entry in extra.items():
+                    if entry.get("sql") and entry.get("database", "warehouse") == name:
+                        cur = conn.execute(text(f"SELECT * FROM ({entry['sql']}) AS q LIMIT 0"))
+                        found[(entry["schema"], key)] = [
+                            (d[0], _PG_TYPES.get(d[1], "TEXT")) for d in cur.cursor.description
+                        ]
+            engine.dispose()
+        except Exception as exc:
+            print(f"[bootstrap] {name}: column types not read ({exc.__class__.__name__})")
+    return found
 
 
 def build_bundle(
-    warehouse_uri: str,
+    uris: dict[str, str],
     out_path: Path,
-    assets_dir: Path = ASSETS_DIR,
     manifest: Path | None = None,
+    k: int | None = None,
+    column_types: dict | None = None,
 ) -> Path:
-    """Zip the YAML assets under one root folder, substituting the warehouse URI and the
-    datasets' documentation from the dbt manifest.
-
-    Database and dataset files are parsed and re-dumped (not string-replaced), so any URI works,
-    including Unix-socket URIs such as ``postgresql+psycopg2://u@/db?host=/path``.
-    """
+    """Zip the built assets under one root folder (the bundle holds URIs: owner-only)."""
     import yaml
 
     publications = {p.table: p for p in load_publications(manifest)}
-    files = sorted(p for p in assets_dir.rglob("*") if p.suffix in (".yaml", ".yml"))
-    if not any(p.name == "metadata.yaml" for p in files):
-        raise SystemExit(f"no metadata.yaml in {assets_dir}")
+    k = load_settings().min_cell_size if k is None else k
+    files = assets.build_assets(publications, uris, k, column_types)
+    files["metadata.yaml"] = {
+        "version": "1.0.0",
+        "type": "Dashboard",
+        "timestamp": "2020-01-01T00:00:00+00:00",
+    }
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for path in files:
-            rel = path.relative_to(assets_dir).as_posix()
-            text = path.read_text(encoding="utf-8")
-            if rel.startswith("databases/"):
-                config = yaml.safe_load(text)
-                if config.get("sqlalchemy_uri") == URI_PLACEHOLDER:
-                    config["sqlalchemy_uri"] = warehouse_uri
-                text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
-            elif rel.startswith("datasets/"):
-                config = dataset_with_docs(yaml.safe_load(text), publications)
-                text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+        for rel in sorted(files):
             info = zipfile.ZipInfo(f"{BUNDLE_ROOT}/{rel}", date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            bundle.writestr(info, text)
-    # The bundle may hold a password inside the URI: owner-only.
+            bundle.writestr(info, yaml.safe_dump(files[rel], sort_keys=False, allow_unicode=True))
     fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(buf.getvalue())
@@ -266,70 +277,279 @@ def import_bundle(bundle_path: Path) -> dict[str, Any]:
     return counts
 
 
-def _asset_uuids(kind: str) -> list[str]:
+# --- roles, row-level security, users ---
+
+
+def load_users_config(path: Path = USERS_CONFIG) -> dict[str, Any]:
     import yaml
 
-    return [
-        str(yaml.safe_load(p.read_text(encoding="utf-8"))["uuid"])
-        for p in sorted((ASSETS_DIR / kind).rglob("*.yaml"))
-    ]
+    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for m in config.get("ministries") or []:
+        if not re.fullmatch(r"[A-Z]{2}", str(m.get("country_code", ""))):
+            raise SystemExit(f"{path}: ministry {m.get('id')!r}: country_code must be 2 letters")
+    return config
 
 
-def ensure_analyst_role() -> dict[str, Any]:
-    """Read-only role: Gamma's read permissions + the mart datasets + dashboard roles."""
+def _pv(permission: str, view: str):
+    from superset import security_manager
+
+    pv = security_manager.find_permission_view_menu(permission, view)
+    if pv is None:
+        security_manager.add_permission_view_menu(permission, view)
+        pv = security_manager.find_permission_view_menu(permission, view)
+    return pv
+
+
+def _schema_perms(dataset) -> list[str]:
+    """Schema permission names of a dataset's schema, with and without the catalog: SQL Lab
+    qualifies a query's tables with the connection's default catalog."""
+    from superset import security_manager
+
+    db_name = dataset.database.database_name
+    catalog = dataset.catalog or dataset.database.get_default_catalog()
+    return sorted(
+        {
+            security_manager.get_schema_perm(db_name, None, dataset.schema),
+            security_manager.get_schema_perm(db_name, catalog, dataset.schema),
+        }
+    )
+
+
+def role_permissions(datasets: dict[str, Any]) -> dict[str, set]:
+    """Role name -> wanted permission views (ministry roles share the NGO's)."""
+    from superset import security_manager
+
+    gamma = security_manager.find_role("Gamma")
+    if gamma is None:
+        raise SystemExit("role Gamma missing after `superset init`")
+    base = {
+        pv
+        for pv in gamma.permissions
+        if pv.permission and pv.view_menu and pv.view_menu.name not in _NOT_FOR_USERS
+    }
+    reader = {pv for pv in base if not pv.permission.name.startswith(_NOT_READ_ONLY)}
+    sqllab = {
+        pv
+        for pair in security_manager.SQLLAB_ONLY_PERMISSIONS
+        | security_manager.SQLLAB_EXTRA_PERMISSION_VIEWS
+        if (pv := security_manager.find_permission_view_menu(*pair)) is not None
+    }
+
+    def access(keys) -> set:
+        return {_pv("datasource_access", datasets[k].perm) for k in keys if k in datasets}
+
+    def schemas(key: str) -> set:
+        return (
+            {_pv("schema_access", p) for p in _schema_perms(datasets[key])}
+            if key in datasets
+            else set()
+        )
+
+    public = {k for k, d in datasets.items() if d.database.database_name == "warehouse"}
+    public -= QUALITY_DATASETS
+    detail = {k for k, d in datasets.items() if d.database.database_name == "warehouse_detail"}
+    analyst = base | sqllab | access(public) | schemas("mart_city_area_daily")
+    return {
+        NGO: reader | access(public),
+        MINISTRY: reader | access(public),
+        ANALYST: analyst,
+        RESEARCHER: analyst | access(detail) | schemas("fct_keyword_contexts"),
+        ENGINEER: analyst | access(QUALITY_DATASETS) | schemas("gate_runs"),
+    }
+
+
+def _sync_role(name: str, wanted: set) -> bool:
+    from superset import security_manager
+
+    role = security_manager.find_role(name) or security_manager.add_role(name)
+    if set(role.permissions) == wanted:
+        return False
+    role.permissions = sorted(wanted, key=lambda pv: pv.id)
+    return True
+
+
+def rls_clauses(country: str, columns: set[str]) -> str | None:
+    """The row filter that shows one country's rows of a dataset with these columns."""
+    if "country_code" in columns:
+        return f"country_code = '{country}'"
+    if "city_code" in columns:
+        # Urban Audit codes start with the Eurostat country code (DE001C, EL001C).
+        return f"left(city_code, 2) = '{country}'"
+    if {"scope", "code"} <= columns:
+        return (
+            f"(scope = 'country' AND code = '{country}') "
+            f"OR (scope = 'city' AND left(code, 2) = '{country}')"
+        )
+    return None
+
+
+def sync_rls(ministries: list[dict], datasets: dict[str, Any]) -> dict[str, int]:
+    """One rule per ministry and kind of row filter; rules of removed ministries are deleted."""
+    from superset.connectors.sqla.models import RowLevelSecurityFilter
+    from superset.extensions import db
+    from superset.utils.core import RowLevelSecurityFilterType
+
+    from superset import security_manager
+
+    wanted: dict[str, tuple[str, str, list]] = {}
+    for m in ministries:
+        role = security_manager.find_role(f"{MINISTRY} {m['id']}")
+        by_clause: dict[str, list] = {}
+        for _key, ds in sorted(datasets.items()):
+            clause = rls_clauses(m["country_code"], {c.column_name for c in ds.columns})
+            if clause:
+                by_clause.setdefault(clause, []).append(ds)
+        for i, (clause, tables) in enumerate(sorted(by_clause.items())):
+            wanted[f"{MINISTRY} {m['id']}: {i + 1}"] = (clause, role, tables)
+    existing = {
+        r.name: r
+        for r in db.session.query(RowLevelSecurityFilter)
+        .filter(RowLevelSecurityFilter.name.like(f"{MINISTRY} %"))
+        .all()
+    }
+    changed = 0
+    for name, rule in existing.items():
+        if name not in wanted:
+            db.session.delete(rule)
+            changed += 1
+    for name, (clause, role, tables) in wanted.items():
+        rule = existing.get(name) or RowLevelSecurityFilter(name=name)
+        new = (
+            rule.clause != clause
+            or rule.filter_type != RowLevelSecurityFilterType.REGULAR.value
+            or {t.id for t in rule.tables} != {t.id for t in tables}
+            or [r.id for r in rule.roles] != [role.id]
+            or rule.group_key != "country"
+        )
+        if new:
+            rule.clause = clause
+            rule.filter_type = RowLevelSecurityFilterType.REGULAR.value
+            rule.group_key = "country"
+            rule.description = f"{name}: rows of {clause.split(chr(39))[1]} only"
+            rule.tables = tables
+            rule.roles = [role]
+            db.session.add(rule)
+            changed += 1
+    db.session.commit()
+    return {"rules": len(wanted), "changed": changed}
+
+
+def _password_for(login: str, stored: dict[str, str]) -> str:
+    env = "SUPERSET_PASSWORD_" + re.sub(r"[^A-Z0-9]", "_", login.upper())
+    return os.environ.get(env) or stored.get(login) or secrets.token_urlsafe(12)
+
+
+def sync_users(config: dict[str, Any], home: Path) -> dict[str, str]:
+    """The configured logins with exactly their roles; new passwords go to passwords.env."""
+    from superset.extensions import db
+    from werkzeug.security import check_password_hash
+
+    from superset import security_manager
+
+    path = home / "passwords.env"
+    stored = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if "=" in line and not line.startswith("#"):
+                k, _, v = line.partition("=")
+                stored[k.strip()] = v.strip()
+    passwords, result = {}, {}
+    for entry in config.get("users") or []:
+        login = entry["login"]
+        roles = [security_manager.find_role(r) for r in entry["roles"]]
+        if None in roles:
+            raise SystemExit(f"user {login}: unknown role among {entry['roles']}")
+        password = passwords[login] = _password_for(login, stored)
+        user = security_manager.find_user(username=login)
+        if user is None:
+            security_manager.add_user(
+                login,
+                entry.get("first_name", login),
+                entry.get("last_name", "-"),
+                entry.get("email", f"{login}@example.org"),
+                roles,
+                password=password,
+            )
+            result[login] = "created"
+            continue
+        changed = []
+        if not check_password_hash(user.password or "", password):
+            security_manager.reset_password(user.id, password)
+            changed.append("password")
+        if sorted(r.id for r in user.roles) != sorted(r.id for r in roles):
+            user.roles = roles
+            changed.append("roles")
+        if not user.active:
+            user.active = True
+            changed.append("active")
+        result[login] = "updated " + ",".join(changed) if changed else "unchanged"
+    db.session.commit()
+    body = "# Superset logins of config/superset.yml; generated locally, never commit.\n"
+    body += "".join(f"{k}={v}\n" for k, v in passwords.items())
+    if not path.exists() or path.read_text(encoding="utf-8") != body:
+        _write_private(path, body)
+    return result
+
+
+def sync_access(home: Path, users_config: dict[str, Any]) -> dict[str, Any]:
+    """Roles, row-level security, dashboard roles and users, from the two configurations."""
     from superset.connectors.sqla.models import SqlaTable
     from superset.extensions import db
     from superset.models.dashboard import Dashboard
 
     from superset import security_manager
 
-    gamma = security_manager.find_role("Gamma")
-    if gamma is None:
-        raise SystemExit("role Gamma missing after `superset init`")
-    wanted = {
-        pv
-        for pv in gamma.permissions
-        if pv.permission
-        and pv.view_menu
-        and not pv.permission.name.startswith(_NOT_READ_ONLY)
-        and pv.view_menu.name not in _NOT_FOR_ANALYST_VIEWS
+    spec = assets.load_spec()
+    keys = set(spec["datasets"]) | set(spec.get("extra_datasets") or {})
+    by_uuid = {assets.asset_uuid("dataset", k): k for k in keys}
+    datasets = {
+        by_uuid[str(d.uuid)]: d for d in db.session.query(SqlaTable).all() if str(d.uuid) in by_uuid
     }
-    datasets = (
-        db.session.query(SqlaTable).filter(SqlaTable.uuid.in_(_asset_uuids("datasets"))).all()
-    )
-    for dataset in datasets:
-        pv = security_manager.find_permission_view_menu("datasource_access", dataset.perm)
-        if pv is None:
-            security_manager.add_permission_view_menu("datasource_access", dataset.perm)
-            pv = security_manager.find_permission_view_menu("datasource_access", dataset.perm)
-        wanted.add(pv)
-
-    role = security_manager.find_role(ANALYST_ROLE) or security_manager.add_role(ANALYST_ROLE)
-    changed = set(role.permissions) != wanted
-    if changed:
-        role.permissions = sorted(wanted, key=lambda pv: pv.id)
-    dashboards = (
-        db.session.query(Dashboard).filter(Dashboard.uuid.in_(_asset_uuids("dashboards"))).all()
-    )
-    for dashboard in dashboards:
-        if role not in dashboard.roles:
-            dashboard.roles.append(role)
-            changed = True
+    perms = role_permissions(datasets)
+    ministries = users_config.get("ministries") or []
+    changed = {}
+    for name in (ANALYST, NGO, RESEARCHER, ENGINEER):
+        changed[name] = _sync_role(name, perms[name])
+    for m in ministries:
+        name = f"{MINISTRY} {m['id']}"
+        changed[name] = _sync_role(name, perms[MINISTRY])
     db.session.commit()
+    rls = sync_rls(ministries, datasets)
+
+    ministry_roles = [f"{MINISTRY} {m['id']}" for m in ministries]
+    dashboards = {}
+    for slug, audience in assets.audiences(spec).items():
+        dash = db.session.query(Dashboard).filter_by(uuid=assets.asset_uuid("dashboard", slug))
+        dash = dash.one_or_none()
+        if dash is None:
+            continue
+        names = [n for a in audience for n in (ministry_roles if a == MINISTRY else [a])]
+        roles = [security_manager.find_role(n) for n in names]
+        if sorted(r.id for r in dash.roles) != sorted(r.id for r in roles):
+            dash.roles = roles
+        dashboards[slug] = {"id": dash.id, "roles": names}
+    db.session.commit()
+    users = sync_users(users_config, home)
     return {
-        "role": ANALYST_ROLE,
-        "permissions": len(wanted),
+        "roles_changed": changed,
+        "rls": rls,
+        "dashboards": dashboards,
+        "users": users,
         "datasets": len(datasets),
-        "dashboards": len(dashboards),
-        "changed": changed,
     }
 
 
 def run(
-    home: Path, warehouse_uri: str, admin_password: str, port: int, manifest: Path | None = None
+    home: Path,
+    uris: dict[str, str],
+    admin_password: str,
+    port: int,
+    manifest: Path | None = None,
+    users_config: Path = USERS_CONFIG,
 ) -> dict[str, Any]:
     prepare_environment(home)
     summary: dict[str, Any] = {"home": str(home)}
+    config = load_users_config(users_config)
 
     t = _step("create app")
     from superset.app import create_app
@@ -357,22 +577,17 @@ def run(
         _done(f"admin user ({summary['admin']})", t)
 
         t = _step("build and import asset bundle")
-        bundle = build_bundle(warehouse_uri, home / "assets_bundle.zip", manifest=manifest)
+        types = warehouse_columns(uris, assets.load_spec())
+        bundle = build_bundle(uris, home / "assets_bundle.zip", manifest, column_types=types)
         summary["imported"] = import_bundle(bundle)
         summary["bundle"] = str(bundle)
         _done("build and import asset bundle", t)
 
-        t = _step("analyst role")
-        summary["analyst"] = ensure_analyst_role()
-        _done("analyst role", t)
-
-        from superset.models.dashboard import Dashboard
-
-        dash = db.session.query(Dashboard).filter_by(uuid=_asset_uuids("dashboards")[0]).one()
-        summary["dashboard_id"] = dash.id
-        summary["dashboard_url"] = (
-            f"http://127.0.0.1:{port}/superset/dashboard/{dash.slug or dash.id}/"
-        )
+        t = _step("roles, row-level security, users")
+        summary["access"] = sync_access(home, config)
+        _done("roles, row-level security, users", t)
+        summary["passwords"] = str(home / "passwords.env")
+        summary["dashboard_url"] = f"http://127.0.0.1:{port}/superset/dashboard/discourse/"
     return summary
 
 
@@ -382,7 +597,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--warehouse-uri",
         default=os.environ.get("SUPERSET_WAREHOUSE_URI"),
-        help="SQLAlchemy URI of the warehouse (default: $SUPERSET_WAREHOUSE_URI)",
+        help="SQLAlchemy URI of the warehouse as the BI login (default: $SUPERSET_WAREHOUSE_URI)",
+    )
+    parser.add_argument(
+        "--detail-uri",
+        default=os.environ.get("SUPERSET_DETAIL_URI"),
+        help="SQLAlchemy URI of the warehouse as the detail login (default: $SUPERSET_DETAIL_URI)",
     )
     parser.add_argument(
         "--admin-password",
@@ -397,6 +617,9 @@ def main(argv: list[str] | None = None) -> int:
         help="dbt manifest with the models' docs (default: $MONITOR_DBT_TARGET_PATH or "
         "dbt/target, /manifest.json)",
     )
+    parser.add_argument(
+        "--config", type=Path, default=USERS_CONFIG, help="roles, ministries and logins"
+    )
     args = parser.parse_args(argv)
     if not args.warehouse_uri:
         parser.error("--warehouse-uri (or $SUPERSET_WAREHOUSE_URI) is required")
@@ -405,9 +628,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    uris = {"warehouse": args.warehouse_uri}
+    if args.detail_uri:
+        uris["warehouse_detail"] = args.detail_uri
     started = time.monotonic()
     summary = run(
-        args.home.resolve(), args.warehouse_uri, args.admin_password, args.port, args.manifest
+        args.home.resolve(), uris, args.admin_password, args.port, args.manifest, args.config
     )
     summary["seconds"] = round(time.monotonic() - started, 1)
     print("BOOTSTRAP OK " + json.dumps(summary, sort_keys=True), flush=True)
