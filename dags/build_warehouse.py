@@ -2,9 +2,15 @@
 the quality gate (Great Expectations + volume checks; results in quality.check_results) and the
 atomic publish into `published` (suppressed, BI) and `published_detail` (detail role).
 
-Triggered by any of the assets `raw_posts` (ingestion), `post_classifications` (classifiers)
-and `official_statistics` (statistics ingestion). A failed gate raises, alerts through
-`on_failure_callback` (logged and recorded in quality.alerts) and publishes nothing.
+Triggered by either of the assets `post_classifications` (classify_posts, which runs on every
+`raw_posts` event, so new posts reach the marts classified) and `official_statistics`
+(statistics ingestion). A failed gate raises, alerts through `on_failure_callback` (logged,
+recorded in quality.alerts and sent to the alert channel) and publishes nothing.
+
+Backfill: the incremental models recompute every day that holds a post newer than their
+watermark, so the build after an ingestion backfill rebuilds exactly the backfilled days; to
+rebuild a date range without new posts, trigger the DAG with
+`{"rebuild_days": ["2026-03-01", ...]}` as its configuration (docs/operations.md).
 Thin wiring: dbt runs from dbt/ with dbt/profiles.yml, whose connection comes from the
 environment (MONITOR_WAREHOUSE_URL -> DBT_PG_*); AIRFLOW__COSMOS__CACHE_DIR caches the parse.
 """
@@ -24,7 +30,8 @@ from monitor.orchestration import (
     OFFICIAL_STATISTICS,
     POST_CLASSIFICATIONS,
     PUBLISHED_MARTS,
-    RAW_POSTS,
+    default_args,
+    on_failure,
 )
 from monitor.transform import DBT_DIR, dbt_env, ensure_manifest
 
@@ -46,16 +53,12 @@ RENDER_ENV = DBT_ENV or {
 
 @dag(
     dag_id="build_warehouse",
-    schedule=(RAW_POSTS | POST_CLASSIFICATIONS | OFFICIAL_STATISTICS),
+    schedule=(POST_CLASSIFICATIONS | OFFICIAL_STATISTICS),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
     tags=["dbt", "quality", "publish", "warehouse"],
-    default_args={
-        "owner": "analytics-engineering",
-        "retries": 1,
-        "retry_delay": timedelta(minutes=1),
-    },
+    default_args=default_args("analytics-engineering", retries=1, retry_delay=timedelta(minutes=1)),
     doc_md=__doc__,
 )
 def build_warehouse():
@@ -84,11 +87,20 @@ def build_warehouse():
             # build an asset URI for a warehouse reached through a socket (embedded PostgreSQL).
             emit_datasets=False,
         ),
-        operator_args={"env": DBT_ENV, "append_env": True, "install_deps": False},
+        operator_args={
+            "env": DBT_ENV,
+            "append_env": True,
+            "install_deps": False,
+            # A manual run's {"rebuild_days": [...]} reaches the incremental models' rebuild.
+            "dbt_cmd_flags": [
+                "--vars",
+                "{{ {'rebuild_days': (dag_run.conf or {}).get('rebuild_days', [])} | tojson }}",
+            ],
+        },
     )
 
     # A failed gate is not transient: retrying cannot fix the data.
-    @task(retries=0, on_failure_callback=on_gate_failure)
+    @task(retries=0, on_failure_callback=[on_gate_failure, on_failure])
     def quality_gate() -> str:
         return pipeline.audit(require_warehouse_url())
 

@@ -2,7 +2,9 @@
 
 One task per configured Eurostat dataset and PxWeb table (`config/statistics.yml`, dynamic
 task mapping), so a failing source is retried on its own and does not hide the others; then the
-MIPEX files found in `$MONITOR_HOME/imports/mipex/`. Each fetch is landed as versions in
+MIPEX files found in `$MONITOR_HOME/imports/mipex/` and the simple statistics CSVs
+(`city_code,year,indicator,value,unit`) in `$MONITOR_HOME/imports/statistics/`. With
+MONITOR_OFFLINE set (the demo of `bin/run`), only the local files are read. Each fetch is landed as versions in
 `raw.statistics_observations`: a cell is written only when it is new or Eurostat revised it,
 so re-runs and backfills (`airflow backfill create --dag-id ingest_statistics ...`) are
 idempotent and revisions stay visible. When every source has landed, the `official_statistics`
@@ -10,7 +12,7 @@ asset is updated; the dbt models (`fct_city_statistics`, `fct_country_statistics
 the next `dbt build`.
 
 Thin wiring only: the logic is in `extractors.statistics`. Settings come from the environment
-(MONITOR_WAREHOUSE_URL, MONITOR_HOME, optionally MONITOR_STATISTICS_CONFIG).
+(MONITOR_WAREHOUSE_URL, MONITOR_HOME, MONITOR_OFFLINE, optionally MONITOR_STATISTICS_CONFIG).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
-from core.settings import require_warehouse_url
+from core.settings import load_settings, require_warehouse_url
 from extractors.statistics import ingest
+from extractors.statistics.simple_csv import import_simple_csv
 from monitor import pipeline
-from monitor.orchestration import OFFICIAL_STATISTICS, io_retries
+from monitor.orchestration import OFFICIAL_STATISTICS, default_args, io_retries
 
 # Statistics APIs are slow and rate-limited: retry with exponential backoff.
 IO_RETRIES = io_retries(timedelta(minutes=30))
@@ -35,7 +38,7 @@ IO_RETRIES = io_retries(timedelta(minutes=30))
     catchup=False,
     max_active_runs=1,
     tags=["statistics", "ingest", "eurostat", "pxweb", "mipex"],
-    default_args={"owner": "data-engineering", "retries": 1, "retry_delay": timedelta(minutes=1)},
+    default_args=default_args("data-engineering", retries=1, retry_delay=timedelta(minutes=1)),
     doc_md=__doc__,
 )
 def ingest_statistics():
@@ -50,11 +53,11 @@ def ingest_statistics():
 
     @task
     def eurostat_datasets() -> list[str]:
-        return ingest.enabled_eurostat_datasets()
+        return [] if load_settings().offline else ingest.enabled_eurostat_datasets()
 
     @task
     def pxweb_tables() -> list[str]:
-        return ingest.enabled_pxweb_tables()
+        return [] if load_settings().offline else ingest.enabled_pxweb_tables()
 
     # Two at a time: polite to the APIs, and 2 cores is what a small deployment has.
     @task(**IO_RETRIES, max_active_tis_per_dag=2)
@@ -69,9 +72,23 @@ def ingest_statistics():
     def import_mipex() -> dict:
         return ingest.import_mipex(require_warehouse_url())
 
+    @task(**IO_RETRIES)
+    def import_statistics_files() -> dict[str, int]:
+        folder = load_settings().home / "imports" / "statistics"
+        url = require_warehouse_url()
+        return {
+            p.name: import_simple_csv(url, p, source=p.stem) for p in sorted(folder.glob("*.csv"))
+        }
+
     @task(outlets=[OFFICIAL_STATISTICS])
-    def publish_asset(eurostat: list[dict], pxweb: list[dict], mipex: dict) -> dict:
-        return {**ingest.summarise([*eurostat, *pxweb]), "mipex_scores": mipex.get("scores", 0)}
+    def publish_asset(
+        eurostat: list[dict], pxweb: list[dict], mipex: dict, files: dict[str, int]
+    ) -> dict:
+        return {
+            **ingest.summarise([*eurostat, *pxweb]),
+            "mipex_scores": mipex.get("scores", 0),
+            "file_rows": sum(files.values()),
+        }
 
     ready = prepare_warehouse()
     cities = load_cities()
@@ -80,8 +97,9 @@ def ingest_statistics():
     eurostat = fetch_eurostat.expand(dataset_id=datasets)
     pxweb = fetch_pxweb.expand(table_id=tables)
     mipex = import_mipex()
-    ready >> mipex
-    publish_asset(eurostat, pxweb, mipex)
+    files = import_statistics_files()
+    ready >> [mipex, files]
+    publish_asset(eurostat, pxweb, mipex, files)
 
 
 ingest_statistics()

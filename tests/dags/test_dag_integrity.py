@@ -40,16 +40,45 @@ def test_dags_have_owner_tags_docs_and_retries(dagbag) -> None:
                 assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
 
 
-def test_pipeline_order(dagbag) -> None:
-    dag = dagbag.dags["urban_monitor_pipeline"]
-    order = [
-        "prepare_warehouse",
-        "import_files",
-        "classify_posts",
-        "dbt_build",
-        "quality_gate",
-        "publish",
-    ]
-    for upstream, downstream in itertools.pairwise(order):
-        assert downstream in dag.get_task(upstream).downstream_task_ids
-    assert dag.get_task("publish").outlets, "publish must emit the published-marts asset"
+PRODUCTION_CHAIN = ("ingest_social", "ingest_statistics", "classify_posts", "build_warehouse")
+
+
+def test_every_task_alerts_on_failure(dagbag) -> None:
+    from monitor.orchestration import on_failure
+
+    for dag_id in PRODUCTION_CHAIN:
+        for task in dagbag.dags[dag_id].tasks:
+            callbacks = task.on_failure_callback
+            callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+            assert on_failure in callbacks, f"{dag_id}.{task.task_id} sends no alert"
+
+
+def _inlets(dag) -> set[str]:
+    """Names of the assets a DAG's schedule depends on."""
+    condition = dag.timetable.asset_condition
+    return {a.name for a in getattr(condition, "objects", [condition])}
+
+
+def _outlets(dag) -> set[str]:
+    return {a.name for t in dag.tasks for a in t.outlets}
+
+
+def test_production_chain_is_linked_by_assets(dagbag) -> None:
+    """ingest -> classify -> build (dbt, gate, publish): each DAG runs on what the previous
+    emits, classification is mapped over shards, and the build waits for classifications."""
+    dags = dagbag.dags
+    assert "urban_monitor_pipeline" not in dags
+    assert _outlets(dags["ingest_social"]) == {"raw_posts"}
+    assert _inlets(dags["classify_posts"]) == {"raw_posts"}
+    assert _outlets(dags["classify_posts"]) == {"post_classifications"}
+    assert _inlets(dags["build_warehouse"]) == {"post_classifications", "official_statistics"}
+    assert _outlets(dags["ingest_statistics"]) == {"official_statistics"}
+    assert _outlets(dags["build_warehouse"]) == {"published_mart_city_area_daily"}
+    classify = dags["classify_posts"]
+    assert classify.get_task("classify_shard").is_mapped
+    for upstream, downstream in itertools.pairwise(
+        ["plan", "classify_shard", "publish_classifications"]
+    ):
+        assert downstream in classify.get_task(upstream).downstream_task_ids
+    build = dags["build_warehouse"]
+    assert "publish" in build.get_task("quality_gate").downstream_task_ids

@@ -39,6 +39,7 @@ def test_dag_shape(dag) -> None:
         "fetch_eurostat",
         "fetch_pxweb",
         "import_mipex",
+        "import_statistics_files",
         "publish_asset",
     } == ids
     fetch = dag.get_task("fetch_eurostat")
@@ -49,7 +50,12 @@ def test_dag_shape(dag) -> None:
     assert {"eurostat_datasets", "pxweb_tables"} <= dag.get_task("load_cities").downstream_task_ids
     assert "import_mipex" in dag.get_task("prepare_warehouse").downstream_task_ids
     publish = dag.get_task("publish_asset")
-    assert {"fetch_eurostat", "fetch_pxweb", "import_mipex"} <= publish.upstream_task_ids
+    assert {
+        "fetch_eurostat",
+        "fetch_pxweb",
+        "import_mipex",
+        "import_statistics_files",
+    } <= publish.upstream_task_ids
     assert [a.name for a in publish.outlets] == ["official_statistics"]
 
 
@@ -76,10 +82,20 @@ def test_task_callables_use_the_package(
     assert report["new_series"] == 1
     mipex = dag.get_task("import_mipex").python_callable()
     assert mipex["scores"] == 0 and "mipex_dataset.csv" in mipex["skipped"]
-    summary = dag.get_task("publish_asset").python_callable(
-        eurostat=[], pxweb=[report], mipex=mipex
+    # The simple statistics CSVs of the import folder (the demo's path) land as they are.
+    (tmp_path / "imports" / "statistics").mkdir(parents=True)
+    (tmp_path / "imports" / "statistics" / "city_stats.csv").write_text(
+        "city_code,year,indicator,value,unit\nSE001C,2023,population,984748,NR\n"
     )
-    assert summary["datasets"] == 1 and summary["new_series"] == 1
+    files = dag.get_task("import_statistics_files").python_callable()
+    assert files == {"city_stats.csv": 1}
+    summary = dag.get_task("publish_asset").python_callable(
+        eurostat=[], pxweb=[report], mipex=mipex, files=files
+    )
+    assert summary["datasets"] == 1 and summary["new_series"] == 1 and summary["file_rows"] == 1
+    monkeypatch.setenv("MONITOR_OFFLINE", "true")  # the demo: no fetches from the internet
+    assert dag.get_task("eurostat_datasets").python_callable() == []
+    assert dag.get_task("pxweb_tables").python_callable() == []
     with psycopg2.connect(warehouse_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT geo_code, value FROM raw.statistics_observations")
         assert cur.fetchall() == [("SE001C", 984748.0)]
