@@ -6,6 +6,18 @@
 ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
 FROM ${UV_IMAGE} AS uv
 
+# The dbt manifest: the Superset bootstrap documents its datasets from it (core.publications).
+# `dbt parse` reads the project only; the connection settings below are never used.
+FROM python:3.11-slim AS manifest
+COPY --from=uv /uv /usr/local/bin/uv
+COPY requirements/main.lock /build/main.lock
+RUN uv pip install --system --no-cache \
+      $(grep -E '^(dbt-core|dbt-postgres|dbt-adapters)==' /build/main.lock)
+COPY dbt/ /build/dbt/
+RUN cd /build/dbt && DBT_PG_HOST=unused DBT_PG_USER=unused DBT_PG_DBNAME=unused \
+      dbt parse --profiles-dir . --target-path target --no-partial-parse \
+    && test -s target/manifest.json
+
 FROM python:3.11-slim
 
 COPY --from=uv /uv /usr/local/bin/uv
@@ -32,6 +44,13 @@ RUN uv venv --python /usr/local/bin/python3.11 /app/.venv \
 # The project's Superset folder (config, dashboards as code, bootstrap). Kept outside the working
 # directory so that it can never shadow the installed `superset` package on sys.path.
 COPY --chown=superset:superset superset/ /opt/monitor/superset/
+# What the bootstrap reads besides: the publications reader (standard library only), the users
+# and ministries, and the manifest built above.
+COPY --chown=superset:superset core/__init__.py core/publications.py core/settings.py \
+     /opt/monitor/core/
+COPY --chown=superset:superset config/superset.yml /opt/monitor/config/superset.yml
+COPY --from=manifest --chown=superset:superset /build/dbt/target/manifest.json \
+     /opt/monitor/dbt/target/manifest.json
 COPY --chown=superset:superset deploy/superset-init.sh /opt/monitor/deploy/superset-init.sh
 
 USER superset

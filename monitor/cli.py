@@ -6,6 +6,8 @@ monitor demo-data    write the synthetic demo files into <home>/imports
 monitor pipeline     the same stages without Airflow (debugging)
 monitor db start|stop|url|migrate
 monitor extracts list|preview SUBSCRIBER|run SUBSCRIBER [--interval START/END]
+monitor erase        --post SOURCE:EXTERNAL_ID | --author-pseudonym P | --file LIST: erase
+                     everywhere, rebuild the affected cells, republish
 """
 
 from __future__ import annotations
@@ -189,8 +191,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     bi_url = PgParams.from_url(url).url(user=Role.BI, driver="psycopg2")
     # The bootstrap and the server must sign sessions with the same key.
     os.environ["SUPERSET_SECRET_KEY"] = secrets["SUPERSET_SECRET_KEY"]
+    detail_url = PgParams.from_url(url).url(user=Role.DETAIL, driver="psycopg2")
     superset_service.bootstrap(
-        superset_home, bi_url, secrets["SUPERSET_ADMIN_PASSWORD"], port=args.superset_port
+        superset_home,
+        bi_url,
+        secrets["SUPERSET_ADMIN_PASSWORD"],
+        port=args.superset_port,
+        detail_uri=detail_url,
     )
     if args.no_serve:
         print("      --no-serve: not starting the web UIs")
@@ -216,7 +223,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(
             f"\n  Airflow   {airflow_url}   user admin / {secrets['AIRFLOW_ADMIN_PASSWORD']}\n"
             f"  Superset  {superset_url}   user admin / {secrets['SUPERSET_ADMIN_PASSWORD']}\n"
-            f"            dashboard: {superset_url}/superset/dashboard/urban-integration/\n"
+            f"            dashboards: {superset_url}/dashboard/list/ (start: "
+            f"{superset_url}/superset/dashboard/urban-integration/)\n"
+            f"            other logins (analyst, ngo, ministry_de, ...): "
+            f"{superset_home / 'passwords.env'}\n"
             f"  Warehouse {redact(url)}\n"
             f"  Secrets   {settings.home / 'secrets.env'} (generated here, never committed)\n"
             f"  Logs      {logs}\n\n  Press Ctrl-C to stop everything this command started.",
@@ -305,6 +315,39 @@ def cmd_extracts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase posts or authors everywhere, then rebuild their cells and republish
+    (docs/privacy.md, "Erasure"). Prints counts only: never the ids it was given."""
+    import json
+
+    from core.settings import require_pepper
+    from lifecycle import erasure
+    from monitor import lifecycle
+
+    items = [erasure.item("post", p) for p in args.post or []]
+    items += [erasure.item("author", a) for a in args.author_pseudonym or []]
+    if args.file:
+        items += erasure.read_request(args.file)
+    if not items:
+        raise SystemExit("monitor erase: give --post, --author-pseudonym or --file")
+    settings = load_settings()
+    url, _ = resolve_warehouse(settings)
+    done, rebuilt = lifecycle.erase_and_republish(url, items, pepper=require_pepper(settings))
+    print(
+        json.dumps(
+            {
+                "request_id": done.request_id,
+                "request_hash": done.request_hash,
+                "posts": done.posts,
+                "deleted": done.deleted,
+                "cells_rebuilt": len(done.cells),
+                "gate_run_id": rebuilt.gate_run_id,
+            }
+        )
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -349,6 +392,21 @@ def main(argv: list[str] | None = None) -> int:
         "--interval", help="START/END (ISO dates, END excluded): every period in it (backfill)"
     )
     ext.set_defaults(func=cmd_extracts)
+
+    erase = sub.add_parser("erase", help="erase posts or authors everywhere and republish")
+    erase.add_argument(
+        "--post", action="append", metavar="SOURCE:EXTERNAL_ID", help="a post (repeatable)"
+    )
+    erase.add_argument(
+        "--author-pseudonym", action="append", metavar="P", help="an author (repeatable)"
+    )
+    erase.add_argument(
+        "--file",
+        type=Path,
+        metavar="LIST",
+        help="lines 'post SOURCE:EXTERNAL_ID' or 'author PSEUDONYM'",
+    )
+    erase.set_defaults(func=cmd_erase)
 
     args = parser.parse_args(argv)
     os.chdir(REPO_ROOT)

@@ -587,7 +587,7 @@ def run(
         summary["access"] = sync_access(home, config)
         _done("roles, row-level security, users", t)
         summary["passwords"] = str(home / "passwords.env")
-        summary["dashboard_url"] = f"http://127.0.0.1:{port}/superset/dashboard/discourse/"
+        summary["dashboard_url"] = f"http://127.0.0.1:{port}/superset/dashboard/urban-integration/"
     return summary
 
 

@@ -46,7 +46,7 @@ REPO = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "admin-" + secrets.token_hex(8)
 K = 5
 PUBLIC_SLUGS = [
-    "discourse",
+    "urban-integration",
     "trends",
     "cities",
     "reactions",
@@ -130,7 +130,7 @@ def test_dashboards_state_k_and_have_filters():
         assert "k = 7" in intro, slug
         assert dash["metadata"]["native_filter_configuration"], slug
         assert dash["metadata"]["cross_filters_enabled"] is True
-    names = {f["name"] for f in dashboards["discourse"]["metadata"]["native_filter_configuration"]}
+    names = {f["name"] for f in dashboards["urban-integration"]["metadata"]["native_filter_configuration"]}
     assert names == {"Period", "Country", "City", "Integration area", "Dimension"}
     names = {f["name"] for f in dashboards["sources"]["metadata"]["native_filter_configuration"]}
     assert names == {"Period", "Source", "Platform", "Language"}
@@ -510,7 +510,7 @@ def test_analyst_saves_charts_and_sql_lab_is_published_only(superset, datasets, 
     resp = api.post("/api/v1/dashboard/", json={"dashboard_title": "Analyst's own"})
     assert resp.status_code == 201, resp.text
     resp = api.put(
-        f"/api/v1/dashboard/{dashboards['discourse']['id']}", json={"dashboard_title": "x"}
+        f"/api/v1/dashboard/{dashboards['urban-integration']['id']}", json={"dashboard_title": "x"}
     )
     assert resp.status_code in (403, 404), resp.text
 
