@@ -45,7 +45,16 @@ def ingest(url: str, import_dir: Path, *, pepper: str) -> dict[str, dict]:
         )
     report: dict[str, dict] = {}
     for path in files:
-        report[path.name] = asdict(import_file(url, path, pepper=pepper))
+        # Each file is its own run: one that cannot be read is recorded (its run in
+        # raw.import_runs says why) and the files after it are still imported.
+        try:
+            report[path.name] = {
+                "status": "succeeded",
+                **asdict(import_file(url, path, pepper=pepper)),
+            }
+        except Exception as exc:
+            log.error("%s: import failed: %s: %s", path.name, type(exc).__name__, exc)
+            report[path.name] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
     for path in sorted((Path(import_dir) / "statistics").glob("*.csv")):
         report[path.name] = {"rows": import_simple_csv(url, path, source=path.stem)}
     return report

@@ -8,6 +8,13 @@ nothing and an edited post (new content hash) is updated in place. Bad records g
 (`extractors.social.parallel`); other files overlap parsing and landing in two threads
 (`extractors.social.ingest`, pipelined).
 
+A file is one run in `raw.import_runs`, under the advisory lock of its run source (the same
+`source:<id>` lock as a configured source's run, so the two never interleave): runs of that
+source still 'running' when the lock is taken died with their process (`kill -9`) and are
+marked failed. No content of a file stops its import (`extractors.social.readers`,
+`extractors.social.records`); a file that cannot be read at all (a directory, an I/O error)
+fails its run, which is recorded, and raises.
+
 Configured file sources with column mappings, cursors and resume are the `file` connector
 (`extractors.social.connectors.files`); this module is the plain, cursor-less path.
 """
@@ -21,9 +28,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from core.db import acquire_lock
 from extractors.social.connectors.base import Item, Page
 from extractors.social.ingest import Warehouse, ingest_pages
-from extractors.social.landing import ImportStats, Rejection, finish_run, start_run
+from extractors.social.landing import (
+    ImportStats,
+    Rejection,
+    fail_interrupted_runs,
+    finish_run,
+    start_run,
+)
 from extractors.social.parallel import import_ndjson_parallel, start_pool
 from extractors.social.readers import detect_format
 from extractors.social.readers import read_records as _read
@@ -66,25 +80,57 @@ def import_file(
     source: str | None = None,
     batch_size: int = BATCH_SIZE,
     workers: int | None = None,
+    lock_wait_s: float | None = None,
 ) -> ImportStats:
     """Import one file into `raw.posts`; every batch commits on its own (a crash loses no more
     than the batches in flight, and re-running resumes idempotently). `workers` processes
-    prepare NDJSON batches (default: one per CPU, at most 4; 1 = in this process)."""
+    prepare NDJSON batches (default: one per CPU, at most 4; 1 = in this process). Another
+    import of the same run source is waited for (`lock_wait_s`: at most that long, then
+    `core.db.LockBusy`)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"import file not found: {path}")
     run_source = source or f"file:{path.name}"
+    lock = acquire_lock(
+        url,
+        f"source:{run_source}",
+        wait_s=lock_wait_s,
+        on_wait=f"{path.name}: waiting for another import of {run_source}",
+    )
+    try:
+        return _import_locked(url, path, run_source, pepper, source, batch_size, workers)
+    finally:
+        lock.close()  # releases the advisory lock
+
+
+def _import_locked(
+    url: str,
+    path: Path,
+    run_source: str,
+    pepper: str,
+    source: str | None,
+    batch_size: int,
+    workers: int | None,
+) -> ImportStats:
+    interrupted = fail_interrupted_runs(
+        url,
+        run_source,
+        "interrupted: the process ended during the import; the next import read the file again",
+    )
+    if interrupted:
+        log.warning("%s: %d interrupted import(s) marked failed", run_source, interrupted)
     stats = ImportStats(run_id=start_run(url, source=run_source, location=str(path)))
     started = time.monotonic()
     workers = workers or min(4, os.cpu_count() or 1)
     pool = None
-    if (
-        workers > 1
-        and path.stat().st_size >= PARALLEL_MIN_BYTES
-        and detect_format(path) == "ndjson"
-    ):
-        pool = start_pool(workers, pepper, source, stats.run_id)
     try:
+        if (
+            workers > 1
+            and path.is_file()
+            and path.stat().st_size >= PARALLEL_MIN_BYTES
+            and detect_format(path) == "ndjson"
+        ):
+            pool = start_pool(workers, pepper, source, stats.run_id)
         if pool is not None:
             warehouse = Warehouse(url, direct_copy=True)
             try:
@@ -98,6 +144,7 @@ def import_file(
                     # as finished COPY bytes, so the parent's heap stays small and unfragmented.
                     batch_size=min(batch_size, PARALLEL_BATCH_SIZE),
                     workers=workers,
+                    pepper=pepper,
                 )
             finally:
                 warehouse.close()

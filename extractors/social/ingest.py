@@ -31,12 +31,40 @@ from extractors.social.landing import (
     draw_ids,
     land,
 )
-from extractors.social.records import InvalidRecord, Post, normalise, redacted_record
+from extractors.social.records import (
+    InvalidRecord,
+    Post,
+    normalise,
+    record_names,
+    rejected_fields,
+    rejection_digest,
+    scrubbed_reason,
+)
 
 log = logging.getLogger(__name__)
 
 SaveState = Callable[[Connection, StreamState], None]
 PROGRESS_EVERY_S = 5.0
+
+
+def stored_rejection(
+    position: str,
+    reason: str,
+    pepper: str,
+    *,
+    record: Any = None,
+    raw: str | bytes | None = None,
+    identities: Iterable[Any] = (),
+) -> Rejection:
+    """A rejection as it is filed: the scrubbed reason, the allow-listed fields of the record
+    when it was decoded (`rejected_fields`), never the line itself, and a keyed hash of the line
+    (`raw`, when the record could not be decoded) or of what is kept."""
+    names = record_names(record, identities)
+    reason = scrubbed_reason(reason, names)
+    if raw is not None:
+        return Rejection(position, reason, "{}", rejection_digest(raw, pepper))
+    kept = rejected_fields(record, pepper, identities)
+    return Rejection(position, reason, kept, rejection_digest(f"{reason}\n{kept}", pepper))
 
 
 def normalise_items(
@@ -66,8 +94,16 @@ def normalise_items(
                 continue
             except InvalidRecord as exc:
                 reason = str(exc)
-        raw = item.raw if item.raw is not None else redacted_record(item.record, item.identities)
-        rejections.append(Rejection(item.position, reason, raw))
+        rejections.append(
+            stored_rejection(
+                item.position,
+                reason,
+                pepper,
+                record=item.record,
+                raw=item.raw,
+                identities=item.identities,
+            )
+        )
         stats.reject(reason)
     return posts, rejections
 

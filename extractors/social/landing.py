@@ -5,17 +5,20 @@ Every source lands through here, so the rules hold for all of them:
   unpartitioned registry `raw.post_keys` (natural key, post ids, target of the ml foreign keys).
   Each batch first makes sure its months' partitions exist (`raw.ensure_post_partitions`);
 - posts are COPYed into a temporary table and upserted on the natural key (`source`,
-  `external_id`) through the registry: a re-read post adds nothing, an edited one (new content
-  hash) is updated; its `created_at`, hence its partition, stays as first landed;
+  `external_id`) through the registry: a re-read post adds nothing, an edited one (new text,
+  hence content hash, or new language, city or country hints or payload counts and hashtags)
+  is updated; its `created_at`, hence its partition, stays as first landed;
 - the same statement maintains the coverage registry (`raw.source_coverage` first/last post and
   totals, `raw.source_coverage_daily` counts per UTC day, language and city) from the rows it
   actually inserted, so the counts are exact however often a page is re-read;
-- rejected records land with their reason and position, once per (source, position, record);
+- rejected records land with their reason, position, allow-listed fields and a keyed hash
+  (`extractors.social.records.rejected_fields`), once per (source, position, hash);
 - the caller owns the transaction: a page, its rejections and its cursor commit together.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 from collections import Counter
@@ -32,7 +35,8 @@ from core.copy import NULL, copy_data, copy_text
 from core.copy import escape as _esc
 from core.db import Role, connection
 from core.runs import new_run_id
-from extractors.social.records import Post, record_hash, scrubbed_record_text, to_json
+from extractors.social.records import Post, to_json
+from extractors.social.redact import scrub
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +112,10 @@ WITH upserted AS (
         lang_hint = EXCLUDED.lang_hint, city_hint = EXCLUDED.city_hint,
         country_hint = EXCLUDED.country_hint, payload = EXCLUDED.payload,
         run_id = EXCLUDED.run_id, updated_at = now()
-    WHERE raw.posts.content_hash <> EXCLUDED.content_hash
+    WHERE (raw.posts.content_hash, raw.posts.lang_hint, raw.posts.city_hint,
+           raw.posts.country_hint, raw.posts.payload)
+          IS DISTINCT FROM (EXCLUDED.content_hash, EXCLUDED.lang_hint, EXCLUDED.city_hint,
+                            EXCLUDED.country_hint, EXCLUDED.payload)
     RETURNING source, platform, created_at, lang_hint, city_hint,
               (updated_at IS NULL) AS inserted
 ), daily AS ({
@@ -148,9 +155,14 @@ class ImportStats:
 
 @dataclass(frozen=True)
 class Rejection:
+    """A record that does not land. Readers and connectors make it with what they read
+    (`record`: the raw line, or nothing); `extractors.social.ingest.stored_rejection` turns it
+    into what is filed: `record` the allow-listed fields as JSON, `digest` a keyed hash."""
+
     position: str
     reason: str
     record: str | bytes
+    digest: str | None = None
 
 
 def start_run(
@@ -172,6 +184,18 @@ def start_run(
     return run_id
 
 
+def fail_interrupted_runs(url: str, source: str, error: str) -> int:
+    """Mark the runs of `source` still 'running' failed with `error`; call it holding the
+    source's advisory lock (`source:<source>`), when those runs died with their process."""
+    with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
+        cur.execute(
+            "UPDATE raw.import_runs SET status = 'failed', finished_at = now(), error = %s "
+            "WHERE source = %s AND status = 'running'",
+            (error, source),
+        )
+        return cur.rowcount
+
+
 def finish_run(url: str, stats: ImportStats, status: str, error: str | None = None) -> None:
     with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
         cur.execute(
@@ -185,7 +209,7 @@ def finish_run(url: str, stats: ImportStats, status: str, error: str | None = No
                 stats.updated,
                 stats.unchanged,
                 stats.rejected,
-                error[:2000] if error else None,
+                scrub(error[:2000]) if error else None,  # messages may quote what was read
                 stats.run_id,
             ),
         )
@@ -252,12 +276,29 @@ class CopyBatch:
     months: list[date]
     daily: dict[tuple[str, date, str | None, str | None], int]
     sources: dict[str, tuple[str, datetime, datetime, int]]
+    # Earlier versions of a post that a later one in the same batch replaced before landing:
+    # counted as a re-read across batches would be (updated if different, else unchanged).
+    superseded_changed: int = 0
+    superseded_same: int = 0
 
 
 def copy_batch(posts: Iterable[Post], run_id: str, ids: Sequence[int] | None = None) -> CopyBatch:
     """`posts` ready to land; `ids` (at least one per post, from `draw_ids`) number them for a
     direct COPY (duplicate keys leave some unused: ids are only ever gaps, never reused)."""
+    posts = posts if isinstance(posts, list) else list(posts)
     unique = unique_posts(posts)
+    changed = same = 0
+    if len(unique) < len(posts):
+        latest: dict[tuple[str, str], Post] = {}
+        for p in posts:
+            key = (p.source, p.external_id)
+            earlier = latest.get(key)
+            if earlier is not None:
+                if earlier[5:10] == p[5:10]:  # text, hints and payload
+                    same += 1
+                else:
+                    changed += 1
+            latest[key] = p
     daily: Counter[tuple[str, date, str | None, str | None]] = Counter(
         (p.source, p.created_at.date(), p.lang_hint, p.city_hint) for p in unique
     )
@@ -278,14 +319,16 @@ def copy_batch(posts: Iterable[Post], run_id: str, ids: Sequence[int] | None = N
     # created_at is UTC (extractors.social.records), as are the partition bounds.
     months = sorted({day.replace(day=1) for (_, day, _, _) in daily})
     keys, rows = copy_lines(unique, run_id, ids)
-    return CopyBatch(len(unique), keys, rows, months, dict(daily), sources)
+    return CopyBatch(len(unique), keys, rows, months, dict(daily), sources, changed, same)
 
 
 def land_posts(conn: Connection, run_id: str, posts: Sequence[Post]) -> tuple[int, int, int]:
     """Upsert `posts`; return (inserted, updated, unchanged)."""
     if not posts:
         return 0, 0, 0
-    return land_batch(conn, run_id, copy_batch(posts, run_id))[:3]
+    batch = copy_batch(posts, run_id)
+    inserted, updated, unchanged, _ = land_batch(conn, run_id, batch)
+    return inserted, updated + batch.superseded_changed, unchanged + batch.superseded_same
 
 
 def ensure_partitions(cur: Any, months: Iterable[date]) -> None:
@@ -397,13 +440,21 @@ def _count_new_posts(cur: Any, batch: CopyBatch) -> None:
 def land_rejections(
     conn: Connection, run_id: str, source: str, rejections: Sequence[Rejection]
 ) -> None:
-    """File rejected records (scrubbed); the same record at the same position is filed once."""
+    """File rejected records; the same record at the same position is filed once. Only the
+    stored form is written (`Rejection.digest` set): a rejection that was not turned into it
+    keeps its reason and position and nothing of what was read."""
     if not rejections:
         return
     rows = []
     for r in rejections:
-        record = scrubbed_record_text(r.record)
-        rows.append((run_id, source, r.position, r.reason[:2000], record, record_hash(record)))
+        if r.digest is None:
+            record, digest = "{}", hashlib.sha256(scrub(r.reason).encode()).hexdigest()
+        else:
+            record, digest = r.record, r.digest
+        # Positions of API items quote the item's id (a status URL may name its author).
+        rows.append(
+            (run_id, source, scrub(r.position)[:500], scrub(r.reason)[:2000], record, digest)
+        )
     with conn.cursor() as cur:
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS rejected_batch (run_id text, source text, "
@@ -433,7 +484,7 @@ def land(
         conn, stats.run_id, batch, direct=direct
     )
     stats.inserted += inserted
-    stats.updated += updated
-    stats.unchanged += unchanged
+    stats.updated += updated + batch.superseded_changed
+    stats.unchanged += unchanged + batch.superseded_same
     land_rejections(conn, stats.run_id, source, rejections)
     return landed_directly

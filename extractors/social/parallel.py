@@ -30,16 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extractors.social.ingest import Warehouse
+from extractors.social.ingest import Warehouse, stored_rejection
 from extractors.social.landing import CopyBatch, ImportStats, Rejection, copy_batch
-from extractors.social.readers import open_binary
+from extractors.social.readers import BOM, open_binary, read_failure
 from extractors.social.records import (
     ImportRecord,
     InvalidRecord,
     decode_import_record,
     decode_json,
     normalise,
-    redacted_record,
 )
 
 log = logging.getLogger(__name__)
@@ -51,13 +50,14 @@ BYTES_PER_LINE = 500
 
 @dataclass
 class Prepared:
-    """One block of the file, ready to land. Rejections carry line numbers within the block;
-    the parent, which lands blocks in order, turns them into file positions."""
+    """One block of the file, ready to land. Rejections carry line numbers within the block (as
+    their position) and are in their stored form; the parent, which lands blocks in order,
+    turns them into file positions."""
 
     batch: CopyBatch
     records: int
     lines: int  # physical lines in the block (for the next block's line numbers)
-    rejections: list[tuple[int, str, str | bytes]] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
 
 
 def _init(pepper: str, default_source: str | None, run_id: str) -> None:
@@ -89,8 +89,10 @@ def _prepare(data: bytes, ids: Sequence[int] | None) -> Prepared:
     assert pepper is not None and run_id is not None
     default_source = _settings["default_source"]
     posts = []
-    rejections: list[tuple[int, str, str | bytes]] = []
+    rejections: list[Rejection] = []
     records = 0
+    if data.startswith(BOM):  # the first block of a file written with a byte order mark
+        data = data[len(BOM) :]
     lines = data.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()  # the block ends with a newline
@@ -106,17 +108,19 @@ def _prepare(data: bytes, ids: Sequence[int] | None) -> Prepared:
             try:
                 record = decode_json(line)
             except UnicodeDecodeError as exc:
-                rejections.append((lineno, f"invalid UTF-8: {exc.reason}", line))
+                reason = f"invalid UTF-8: {exc.reason}"
+                rejections.append(stored_rejection(str(lineno), reason, pepper, raw=line))
                 continue
             except json.JSONDecodeError as exc:
-                rejections.append((lineno, f"invalid JSON: {exc.msg}", line))
+                reason = f"invalid JSON: {exc.msg}"
+                rejections.append(stored_rejection(str(lineno), reason, pepper, raw=line))
                 continue
         try:
             posts.append(normalise(record, pepper=pepper, default_source=default_source))
         except InvalidRecord as exc:
-            if type(record) is ImportRecord:  # a rejection keeps the whole record, as serially
+            if type(record) is ImportRecord:  # the rejection keeps what the serial path keeps
                 record = decode_json(line)
-            rejections.append((lineno, str(exc), redacted_record(record)))
+            rejections.append(stored_rejection(str(lineno), str(exc), pepper, record=record))
     return Prepared(copy_batch(posts, run_id, ids), records, len(lines), rejections)
 
 
@@ -145,16 +149,15 @@ def _ranges(path: Path, block_bytes: int) -> Iterator[tuple[int, int, int]]:
             start += len(data)
 
 
-def _blocks(path: Path, block_bytes: int) -> Iterator[bytes]:
+def _blocks(raw: Any, block_bytes: int) -> Iterator[bytes]:
     """Blocks of whole lines of a compressed file (which cannot be read from an offset)."""
-    with open_binary(path) as raw:
-        while True:
-            data = raw.read(block_bytes)
-            if not data:
-                return
-            if not data.endswith(b"\n"):
-                data += raw.readline()
-            yield data
+    while True:
+        data = raw.read(block_bytes)
+        if not data:
+            return
+        if not data.endswith(b"\n"):
+            data += raw.readline()
+        yield data
 
 
 def start_pool(workers: int, pepper: str, default_source: str | None, run_id: str):
@@ -179,8 +182,11 @@ def import_ndjson_parallel(
     source: str,
     batch_size: int,
     workers: int,
+    pepper: str,
 ) -> None:
-    """Land every line of `path` through `pool`; each batch commits on its own."""
+    """Land every line of `path` through `pool`; each batch commits on its own. A compressed
+    file that ends early (truncated, corrupt) lands what it held and one rejection saying where
+    the rest is missing."""
     pending: collections.deque = collections.deque()
     started = last = time.monotonic()
     line_base = 0  # physical lines before the block being landed
@@ -190,8 +196,8 @@ def import_ndjson_parallel(
         prepared: Prepared = pending.popleft().get()
         stats.records_read += prepared.records
         rejections = [
-            Rejection(f"{path.name}:{line_base + lineno}", reason, raw)
-            for lineno, reason, raw in prepared.rejections
+            Rejection(f"{path.name}:{line_base + int(r.position)}", r.reason, r.record, r.digest)
+            for r in prepared.rejections
         ]
         line_base += prepared.lines
         for rejection in rejections:
@@ -218,19 +224,36 @@ def import_ndjson_parallel(
     # (drawn here, in file order), so the worker hands back finished COPY text.
     ids_for = warehouse.ids_for
     block_bytes = batch_size * BYTES_PER_LINE
-    if path.suffix == ".gz":
-        jobs = (
-            (prepare_block, (block, ids_for(_lines_in(block))))
-            for block in _blocks(path, block_bytes)
-        )
-    else:
-        jobs = (
-            (prepare_range, (str(path), a, b, ids_for(lines)))
-            for a, b, lines in _ranges(path, block_bytes)
-        )
-    for function, args in jobs:
-        pending.append(pool.apply_async(function, args))
-        if len(pending) > workers + 1:  # bounded: never read far ahead of what has landed
+    compressed = open_binary(path) if path.suffix == ".gz" else None
+    try:
+        if compressed is not None:
+            jobs: Iterator[tuple[Any, tuple[Any, ...]]] = (
+                (prepare_block, (block, ids_for(_lines_in(block))))
+                for block in _blocks(compressed, block_bytes)
+            )
+        else:
+            jobs = (
+                (prepare_range, (str(path), a, b, ids_for(lines)))
+                for a, b, lines in _ranges(path, block_bytes)
+            )
+        for function, args in jobs:
+            pending.append(pool.apply_async(function, args))
+            if len(pending) > workers + 1:  # bounded: never read far ahead of what has landed
+                land_next()
+        while pending:
             land_next()
-    while pending:
-        land_next()
+        failure = read_failure(compressed) if compressed is not None else None
+    finally:
+        if compressed is not None:
+            compressed.close()
+    if failure:
+        position = f"{path.name}:{line_base + 1}"
+        rejection = stored_rejection(position, failure, pepper, raw=failure)
+        stats.records_read += 1
+        stats.reject(failure)
+        try:
+            warehouse.land(stats, source, copy_batch([], stats.run_id), [rejection])
+            warehouse.conn.commit()
+        except BaseException:
+            warehouse.conn.rollback()
+            raise

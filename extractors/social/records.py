@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from typing import Any, NamedTuple
 import msgspec
 import orjson
 
+from core.privacy import external_key, keyed_hash
 from extractors.social.redact import identity_pairs, pseudonym, redact_identities, scrub
 from extractors.social.text import primary_language
 
@@ -31,6 +33,20 @@ LANG_CODE = re.compile(r"^[a-z]{2,3}$")
 COUNT_FIELDS = ("like_count", "reply_count", "repost_count")
 PAYLOAD_ALLOW_LIST = (*COUNT_FIELDS, "hashtags")
 MAX_HASHTAGS = 100
+MAX_HASHTAG_CHARS = 280
+# The natural key's B-tree entries must stay under PostgreSQL's limit (about 2,700 bytes):
+# longer values failed the whole batch. No platform's ids come near these.
+MAX_EXTERNAL_ID_BYTES = 1000
+MAX_SOURCE_BYTES = 200
+# Counts are bigint-sized; larger "counts" are garbage (and beyond what jsonb readers cast).
+MAX_COUNT = 2**63 - 1
+# A number given where a string is expected is read as its digits, up to this many bits (a
+# 5,000-digit integer would exceed Python's integer-to-text limit and stop the import).
+MAX_NUMBER_BITS = 200
+# Posts outside these years are not posts of the platforms we read; each month would also make
+# a partition of raw.posts.
+MIN_CREATED_AT = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_CREATED_AT = datetime(2100, 1, 1, tzinfo=UTC)
 # Fields that carry who wrote a record: used for the pseudonym and for redaction, never kept.
 AUTHOR_FIELDS = ("author_id", "author_handle", "author_name", "author_identities")
 
@@ -72,6 +88,10 @@ def _clean_str(value: Any, field: str, *, required: bool = False) -> str | None:
     if type(value) is not str:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise InvalidRecord(f"field '{field}' must be a string, got {type(value).__name__}")
+        if value.bit_length() > MAX_NUMBER_BITS:
+            raise InvalidRecord(
+                f"field '{field}' is a number too large ({value.bit_length()} bits)"
+            )
         value = str(value)
     elif not value.isascii():
         # Responses are decoded with surrogateescape so that one bad byte rejects one record,
@@ -97,10 +117,28 @@ def _parse_time(value: Any) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidRecord(f"field 'created_at' is not an ISO 8601 timestamp: {value!r}") from exc
+        raise InvalidRecord(
+            f"field 'created_at' is not an ISO 8601 timestamp: {value[:100]!r}"
+        ) from exc
     if parsed.tzinfo is None:
-        raise InvalidRecord(f"field 'created_at' has no time zone: {value!r}")
-    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+        raise InvalidRecord(f"field 'created_at' has no time zone: {value[:100]!r}")
+    try:
+        parsed = parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is beyond datetime's range in UTC
+        raise InvalidRecord(f"field 'created_at' out of range: {value[:100]!r}") from None
+    if not MIN_CREATED_AT <= parsed < MAX_CREATED_AT:
+        raise InvalidRecord(f"field 'created_at' out of range: {value[:100]!r}")
+    return parsed
+
+
+def _check_key_size(source: str, external_id: str) -> None:
+    if len(source.encode()) > MAX_SOURCE_BYTES:
+        raise InvalidRecord(f"field 'source' longer than {MAX_SOURCE_BYTES} bytes")
+    size = len(external_id.encode())
+    if size > MAX_EXTERNAL_ID_BYTES:
+        raise InvalidRecord(
+            f"field 'external_id' longer than {MAX_EXTERNAL_ID_BYTES} bytes ({size})"
+        )
 
 
 def _matching(value: str | None, pattern: re.Pattern[str], field: str) -> str | None:
@@ -184,12 +222,15 @@ def _count(value: Any, field: str) -> int:
         count = value
     elif isinstance(value, float) and value.is_integer():
         count = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 19:
         count = int(value)  # CSV exports carry every value as text
     else:
-        raise InvalidRecord(f"field '{field}' must be a count, got {value!r}"[:200])
+        shown = type(value).__name__ if isinstance(value, (list, dict)) else repr(value)[:50]
+        raise InvalidRecord(f"field '{field}' must be a count, got {shown}")
     if count < 0:
-        raise InvalidRecord(f"field '{field}' must not be negative: {count}")
+        raise InvalidRecord(f"field '{field}' must not be negative")
+    if count > MAX_COUNT:
+        raise InvalidRecord(f"field '{field}' out of range")
     return count
 
 
@@ -202,7 +243,10 @@ def _hashtags(value: Any) -> list[str]:
     for tag in value[:MAX_HASHTAGS]:
         cleaned = _clean_str(tag, "hashtags")
         if cleaned:
-            tags.append(cleaned.lstrip("#"))
+            cleaned = cleaned.lstrip("#")
+            # A tag that is an address, a mention or a profile link names someone: dropped.
+            if cleaned and len(cleaned) <= MAX_HASHTAG_CHARS and scrub(cleaned) == cleaned:
+                tags.append(cleaned)
     return tags
 
 
@@ -280,7 +324,7 @@ def decode_import_record(line: bytes) -> ImportRecord | None:
             # refused as a whole, as `decode_json` refuses it.
             line.decode("utf-8")
         return _decode_import(line)
-    except (_DecodeError, UnicodeDecodeError):
+    except (_DecodeError, UnicodeDecodeError, RecursionError):
         return None
 
 
@@ -324,6 +368,10 @@ def normalise(
     ) = fields
     source, platform = _source_platform(source, platform, default_source)
     external_id = _clean_str(external_id, "external_id", required=True)
+    assert external_id  # for the type checker: required=True
+    external_id = external_key(external_id, pepper)
+    if len(external_id) > MAX_EXTERNAL_ID_BYTES // 4 or len(source) > MAX_SOURCE_BYTES // 4:
+        _check_key_size(source, external_id)
     # The common case inline (an ASCII string without NUL needs no check); the rest as fields.
     if type(text) is str and text.isascii() and "\x00" not in text:
         text = text.strip()
@@ -331,7 +379,7 @@ def normalise(
             raise InvalidRecord("missing field 'text'")
     else:
         text = _clean_str(text, "text", required=True)
-    assert external_id and text  # for the type checker: required=True
+    assert text  # for the type checker: required=True
     if len(text) > MAX_TEXT_CHARS:
         raise InvalidRecord(f"text longer than {MAX_TEXT_CHARS} characters ({len(text)})")
     created_at = _parse_time(created_at)
@@ -367,26 +415,104 @@ def normalise(
     )
 
 
-def redacted_record(record: Any, identities: Iterable[str | None] = ()) -> str:
-    """What a rejected record is kept as when it was decoded: its fields without the author
-    fields, with known identities redacted and the text scrubbed (see `scrubbed_record_text`)."""
+# What a rejected record keeps: the import format's fields that carry no author, each scrubbed.
+REJECTED_FIELDS = (
+    "source",
+    "platform",
+    "external_id",
+    "created_at",
+    "lang",
+    "city_code",
+    "country_code",
+    *COUNT_FIELDS,
+    "hashtags",
+    "text",
+)
+MAX_REJECTED_TEXT_CHARS = 100_000
+MAX_REJECTED_VALUE_CHARS = 200
+
+
+def _kept_string(value: str, names: tuple[Any, ...], limit: int) -> str:
+    # Lone surrogates (invalid UTF-8 decoded with surrogateescape) cannot be stored.
+    value = value[: 2 * limit].encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+    if names:
+        value = redact_identities(value, names)
+    return scrub(value)[:limit]
+
+
+def _kept_value(field: str, value: Any, names: tuple[Any, ...], pepper: str) -> Any:
+    """A rejected record's value as it may be stored: strings scrubbed and bounded, numbers
+    within range, containers only by their type (their content is unvalidated)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if value.bit_length() <= 64 else f"<integer of {value.bit_length()} bits>"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        if field == "external_id":
+            value = value.encode("utf-8", "replace").decode("utf-8")
+            value = _kept_string(external_key(value, pepper), names, MAX_REJECTED_VALUE_CHARS)
+            return value
+        limit = MAX_REJECTED_TEXT_CHARS if field == "text" else MAX_REJECTED_VALUE_CHARS
+        return _kept_string(value, names, limit)
+    if field == "hashtags" and isinstance(value, list):
+        return [
+            _kept_string(v, names, MAX_REJECTED_VALUE_CHARS)
+            if isinstance(v, str)
+            else f"<{type(v).__name__}>"
+            for v in value[:MAX_HASHTAGS]
+        ]
+    return f"<{type(value).__name__}>"
+
+
+def record_names(record: Any, identities: Iterable[Any] = ()) -> tuple[Any, ...]:
+    """The strings that name people in a record: its author fields and `identities`."""
+    if type(record) is ImportRecord:
+        record = {
+            "author_handle": record.author_handle,
+            "author_name": record.author_name,
+            "author_identities": record.author_identities,
+        }
+    names: list[Any] = []
     if isinstance(record, dict):
-        names = [record.get(k) for k in ("author_handle", "author_name")]
+        names = [record.get(k) for k in ("author_id", "author_handle", "author_name")]
         more = record.get("author_identities")
-        names += [*(more if isinstance(more, list) else ()), *identities]
-        kept = {k: v for k, v in record.items() if k not in AUTHOR_FIELDS}
-        raw = json.dumps(kept, ensure_ascii=False, default=str)
-        return scrubbed_record_text(redact_identities(raw, names))
-    return scrubbed_record_text(json.dumps(record, ensure_ascii=False, default=str))
+        names += more if isinstance(more, list) else ()
+    names += identities
+    return tuple(n for n in names if n and type(n) is str)
 
 
-def scrubbed_record_text(raw: str | bytes, limit: int = 100_000) -> str:
-    """What a rejected record is kept as: decoded leniently, NUL-free, scrubbed, bounded."""
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", errors="replace")
-    # Lone surrogates (invalid UTF-8 decoded with surrogateescape) cannot be stored either.
-    raw = raw[: 2 * limit].encode("utf-8", errors="replace").decode("utf-8")
-    return scrub(raw.replace("\x00", ""))[:limit]
+def rejected_fields(record: Any, pepper: str, identities: Iterable[Any] = ()) -> str:
+    """What `raw.rejected_records.record` keeps of a rejected record that was decoded: a JSON
+    object of its `REJECTED_FIELDS` (author fields never), strings redacted of the record's
+    known identities and scrubbed, the id as stored for a post (`core.privacy.external_key`);
+    `{}` for anything that is not an object."""
+    if type(record) is ImportRecord:
+        record = dict(zip(IMPORT_FIELDS, _fields_of(record), strict=True))
+    if not isinstance(record, dict):
+        return "{}"
+    names = record_names(record, identities)
+    kept = {
+        field: _kept_value(field, record[field], names, pepper)
+        for field in REJECTED_FIELDS
+        if field in record
+    }
+    return json.dumps(kept, ensure_ascii=False)
+
+
+def scrubbed_reason(reason: str, names: tuple[Any, ...] = ()) -> str:
+    """A rejection's reason as stored: reasons quote values, so they are scrubbed like text."""
+    return _kept_string(reason, names, 2000)
+
+
+def rejection_digest(raw: bytes | str, pepper: str) -> str:
+    """The hash a rejection is filed under (once per source, position and hash): keyed, so
+    that it cannot confirm a guess of what the line said."""
+    return keyed_hash(
+        b"rejected:" + (raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw),
+        pepper,
+    )
 
 
 def record_hash(text: str) -> str:
@@ -398,7 +524,7 @@ def to_json(payload: dict[str, Any]) -> str:
     `ensure_ascii=False` gives, by orjson: about ten times faster)."""
     try:
         return orjson.dumps(payload).decode()
-    except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits
+    except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits (never from normalise)
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -407,9 +533,19 @@ def decode_json(line: bytes) -> Any:
     `json.loads`, and it reads integers of any size as `json.loads` does). What msgspec refuses
     goes through `json.loads`, so the accepted documents and the reasons of refusal stay the
     standard library's: `UnicodeDecodeError` for bytes that are not UTF-8,
-    `json.JSONDecodeError` for invalid JSON; NaN and escaped lone surrogates decode as there
-    (validation then rejects such a record, naming the field)."""
+    `json.JSONDecodeError` for invalid JSON, also for documents nested too deeply and for
+    integers longer than Python converts (4,300 digits), which would otherwise raise errors
+    that stop a whole file; NaN and escaped lone surrogates decode as there (validation then
+    rejects such a record, naming the field)."""
     try:
         return _decode_any(line)
-    except (_DecodeError, UnicodeDecodeError):
+    except (_DecodeError, UnicodeDecodeError, RecursionError):
+        pass
+    try:
         return json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
+    except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        raise json.JSONDecodeError("number too long", "", 0) from None

@@ -3,12 +3,15 @@ for what is scrubbed and how authors are keyed).
 
 - `scrub`: the rules of `core.privacy.scrub_text`, same patterns, same order, same
   replacements, but a rule runs only when its trigger is in the text: '://' for profile links,
-  '@' for e-mails and mentions, 'u/' for Reddit users, a digit for IBANs and phone numbers.
-  Every rule's pattern contains its trigger and no replacement introduces the trigger of a
-  later rule, so skipping is exact. Most posts (about 80 % of the demo corpus) contain no
-  trigger at all, which one pass over the UTF-8 bytes tells (`bytes.translate` deleting the
-  trigger bytes: several times faster than a regular-expression scan for a character class):
-  no digit, '@' or '/', and no byte from 0xD9 up, the first byte of every non-ASCII character
+  '/' and one of `core.privacy.BARE_PROFILE_HINTS` (lower-cased) for profile links without a
+  scheme, '/@' for fediverse profiles without one, '@' for e-mails and mentions, a bracket or
+  "dot" (`OBFUSCATED_HINTS`) for obfuscated e-mails, 'u/' for Reddit users, a digit for IBANs
+  and phone numbers. Every rule's pattern contains its trigger and no replacement introduces
+  the trigger of a later rule (each trigger is tested on the text as the earlier rules left
+  it), so skipping is exact. Most posts contain no trigger at all, which one pass over the
+  UTF-8 bytes tells (`bytes.translate` deleting the trigger bytes: several times faster than a
+  regular-expression scan for a character class) followed by a search for "dot": no digit,
+  '@', '/', bracket, and no byte from 0xD9 up, the first byte of every non-ASCII character
   that `\\d` matches (the first is U+0660 ARABIC-INDIC DIGIT ZERO).
   The rules stay separate passes: merged into one alternation they give other results where
   matches of two rules overlap - `x-@a.org@b.org` would become `[email]@b.org` (the e-mail
@@ -35,10 +38,11 @@ from core.privacy import MENTION, pseudonymise, scrub_text
 
 log = logging.getLogger(__name__)
 
-# Every rule needs a digit (IBAN, phone), '@' (e-mail, mentions) or '/' ('://' of profile
-# links, 'u/' of Reddit users). As UTF-8: an ASCII digit, '@', '/', or a non-ASCII character
-# that may be a digit, whose first byte is 0xD9 or more (U+0660 and up; see the docstring).
-_TRIGGER_BYTES = b"0123456789@/" + bytes(range(0xD9, 0x100))
+# Every rule needs a digit (IBAN, phone), '@' (e-mail, mentions), '/' ('://' of profile
+# links, the '/' of bare ones, 'u/' of Reddit users) or a bracket or "dot" (obfuscated e-mails).
+# As UTF-8: an ASCII digit, '@', '/', a bracket, or a non-ASCII character that may be a digit,
+# whose first byte is 0xD9 or more (U+0660 and up; see the docstring).
+_TRIGGER_BYTES = b"0123456789@/[({<" + bytes(range(0xD9, 0x100))
 _DIGIT = re.compile(r"\d")
 # Identities shorter than this are initials or emoji fragments; redacting them would destroy
 # ordinary words ("G.", "Al") without protecting anyone.
@@ -47,26 +51,45 @@ _CUSTOM_EMOJI = re.compile(r":[\w+-]+:")  # Mastodon custom emoji shortcodes in 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
 LINK = "[link]"
 _profile_sub = privacy._PROFILE_URL.sub
+_bare_profile_sub = privacy._BARE_PROFILE.sub
+_bare_fedi_sub = privacy._BARE_FEDI_PROFILE.sub
 _fedi_sub = privacy._FEDI_MENTION.sub
 _email_sub = privacy._EMAIL.sub
+_obfuscated_sub = privacy._OBFUSCATED_EMAIL.sub
 _mention_sub = privacy._MENTION.sub
 _reddit_sub = privacy._REDDIT_USER.sub
 _iban_sub = privacy._IBAN.sub
 _phone_sub = privacy._PHONE_CANDIDATE.sub
 _phone = privacy._phone
+_BARE_HINTS = privacy.BARE_PROFILE_HINTS
+_OBFUSCATED_HINTS = privacy.OBFUSCATED_HINTS
 
 
 def _scrub(text: str) -> str:
     """`scrub_text`'s rules, each only where it can match (see the module docstring)."""
     data = text.encode("utf-8", "surrogatepass")
-    if len(data.translate(None, _TRIGGER_BYTES)) == len(data):
+    if (
+        len(data.translate(None, _TRIGGER_BYTES)) == len(data)
+        and "dot" not in text
+        and "DOT" not in text
+        and "Dot" not in text
+    ):
         return text  # no trigger at all: the common case
     has_digit = _DIGIT.search(text) is not None
-    if "://" in text:
-        text = _profile_sub("[profile]", text)
+    if "/" in text:
+        if "://" in text:
+            text = _profile_sub("[profile]", text)
+        low = text.lower()
+        if any(hint in low for hint in _BARE_HINTS):
+            text = _bare_profile_sub("[profile]", text)
+        if "/@" in text:
+            text = _bare_fedi_sub("[profile]", text)
     if "@" in text:
         text = _fedi_sub(MENTION, text)
         text = _email_sub("[email]", text)
+    if any(hint in text for hint in _OBFUSCATED_HINTS):
+        text = _obfuscated_sub("[email]", text)
+    if "@" in text:
         text = _mention_sub(MENTION, text)
     if "u/" in text:
         text = _reddit_sub(MENTION, text)
@@ -79,7 +102,9 @@ def _scrub(text: str) -> str:
 _SAMPLE = (
     "See https://x.com/someone and https://mastodon.social/@anna@mastodon.social, write to "
     "anna.k@example.org or @anna_k@demo.social, ask @bob_rdam and u/jan_rdam, pay "
-    "NL91 ABNA 0417 1643 00, call +31 6 1234 5678 or 040-34 10 00 on 2026-03-01 (12 items)."
+    "NL91 ABNA 0417 1643 00, call +31 6 1234 5678 or 040-34 10 00 on 2026-03-01 (12 items); "
+    "see x.com/someone, t.me/someone, demo.social/@anna, write anna [at] example [dot] org or "
+    "anna at example dot org."
 )
 
 

@@ -27,13 +27,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.db import LockBusy, Role, acquire_lock, connection
+from core.db import LockBusy, acquire_lock
 from core.http import HttpClient
 from extractors.social import coverage, state
 from extractors.social.config import Source
 from extractors.social.connectors.base import Connector, Context, Page
 from extractors.social.ingest import ingest_pages
-from extractors.social.landing import ImportStats, finish_run, start_run
+from extractors.social.landing import ImportStats, fail_interrupted_runs, finish_run, start_run
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +96,11 @@ class _Tracked:
 
 def _interrupted_runs(url: str, source: str) -> int:
     """Runs of `source` still 'running' while we hold its lock died with their process."""
-    with connection(url, role=Role.LOADER) as conn, conn.cursor() as cur:
-        cur.execute(
-            "UPDATE raw.import_runs SET status = 'failed', finished_at = now(), "
-            "error = 'interrupted: the process ended during the run; the next run resumed "
-            "from the saved cursor' WHERE source = %s AND status = 'running'",
-            (source,),
-        )
-        return cur.rowcount
+    return fail_interrupted_runs(
+        url,
+        source,
+        "interrupted: the process ended during the run; the next run resumed from the saved cursor",
+    )
 
 
 def _plan(
