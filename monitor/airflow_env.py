@@ -1,8 +1,11 @@
-"""The environment Airflow runs in for the embedded deployment (`monitor run`, tests).
+"""The environment Airflow runs in for the embedded deployment (`monitor run`, tests, benchmarks).
 
 Airflow reads its configuration from `AIRFLOW__SECTION__KEY` variables; keeping them here (not in
-an airflow.cfg) means every Airflow process we start - `dags test`, the API server, the scheduler -
-sees the same settings. Its metadata lives in its own database on the same PostgreSQL server.
+an airflow.cfg) means every Airflow process we start - the scheduler, dag-processor, triggerer,
+API server, Celery workers, `dags test` - sees the same settings. Its metadata lives in its own
+database on the same PostgreSQL server. The LocalExecutor runs tasks as children of the
+scheduler; with `celery_broker` the CeleryExecutor hands them to workers through the broker
+(results in the metadata database).
 """
 
 from __future__ import annotations
@@ -23,8 +26,13 @@ def airflow_env(
     admin_password: str,
     jwt_secret: str,
     api_port: int = API_PORT,
+    log_server_ports: tuple[int, int] = (8793, 8794),
+    celery_broker: str | None = None,
+    parallelism: int = 2,
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
+    """`log_server_ports`: where the task runner (scheduler or worker) and the triggerer serve
+    their logs to the API server; each running stack on a machine needs its own."""
     airflow_home = home / "airflow"
     airflow_home.mkdir(parents=True, exist_ok=True)
     passwords = airflow_home / "simple_auth_manager_passwords.json"
@@ -34,10 +42,16 @@ def airflow_env(
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor" if celery_broker else "LocalExecutor",
         # 2 cores: a handful of tasks at once is all this machine can take.
-        "AIRFLOW__CORE__PARALLELISM": "2",
-        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "2",
+        "AIRFLOW__CORE__PARALLELISM": str(parallelism),
+        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(parallelism),
+        # Only the production chain runs; the DAGs stay paused until `monitor run` unpauses them.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_server_ports[0]),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(log_server_ports[1]),
+        # A new file in dags/ is seen within a minute, not five.
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "60",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(api_port),
@@ -60,5 +74,9 @@ def airflow_env(
         "MONITOR_WAREHOUSE_URL": warehouse_url,
         "MONITOR_HOME": str(home),
     }
+    if celery_broker:
+        env["AIRFLOW__CELERY__BROKER_URL"] = celery_broker
+        env["AIRFLOW__CELERY__RESULT_BACKEND"] = "db+" + metadata_url
+        env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] = "1"
     env.update(extra or {})
     return env

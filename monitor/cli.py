@@ -1,7 +1,8 @@
 """`monitor` command line: the one entry point users and the README commands call.
 
-monitor run          the whole pipeline through Airflow on the embedded default, then keep
-                     Airflow's and Superset's web UIs up until Ctrl-C
+monitor run          the real system on the embedded default: Airflow's scheduler,
+                     dag-processor, triggerer and API server run the production DAGs on the demo
+                     files until their first publication, then Superset; up until Ctrl-C
 monitor demo-data    write the synthetic demo files into <home>/imports
 monitor pipeline     the same stages without Airflow (debugging)
 monitor db start|stop|url|migrate
@@ -13,13 +14,10 @@ monitor erase        --post SOURCE:EXTERNAL_ID | --author-pseudonym P | --file L
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
-import re
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,11 +30,7 @@ from monitor.secrets import ensure_local_secrets
 
 log = logging.getLogger("monitor")
 
-DAG_ID = "urban_monitor_pipeline"
 DEFAULT_DEMO_POSTS = 20_000
-VENV_BIN = Path(sys.executable).parent
-# `airflow dags test` logs "[DAG TEST] starting task_id=x" and "[DAG TEST] end task task_id=x".
-_DAG_TEST_PROGRESS = re.compile(r"\[DAG TEST\] (starting|end task) task_id=(\w+)")
 
 
 def step(n: int, total: int, text: str) -> None:
@@ -68,59 +62,6 @@ def demo_files(settings: Settings, n_posts: int, seed: int, force: bool = False)
     return imports
 
 
-def _run_logged(cmd: list[str], env: dict[str, str], logfile: Path, what: str) -> None:
-    """Run a command with its output in `logfile`; show our task progress lines on the way."""
-    logfile.parent.mkdir(parents=True, exist_ok=True)
-    with logfile.open("w") as out:
-        proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-        )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            out.write(line)
-            progress = _DAG_TEST_PROGRESS.search(line)
-            if progress:
-                verb = "running" if progress.group(1) == "starting" else "finished"
-                print(f"      {verb} {progress.group(2)}", flush=True)
-            elif "Task failed" in line or "ERROR" in line:
-                print("      " + line.strip()[:200], flush=True)
-        code = proc.wait()
-    if code != 0:
-        tail = "".join(logfile.read_text().splitlines(keepends=True)[-40:])
-        raise SystemExit(f"{what} failed (exit {code}). Last lines of {logfile}:\n{tail}")
-
-
-def _airflow(args: list[str], env: dict[str, str], logfile: Path, what: str) -> None:
-    _run_logged([str(VENV_BIN / "airflow"), *args], env, logfile, what)
-
-
-def _wait_http(url: str, timeout: float, proc: subprocess.Popen) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{url} did not come up: its process exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=3):  # noqa: S310 - our own local URL
-                return
-        except OSError:
-            time.sleep(1)
-    raise SystemExit(f"{url} did not answer within {timeout:.0f} s")
-
-
-def _stop(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        # SIGINT first: Airflow's processes only shut down cleanly on it.
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(timeout=20)
-    except (subprocess.TimeoutExpired, ProcessLookupError):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
 def _require_free_port(port: int, option: str) -> None:
     with socket.socket() as sock:
         if sock.connect_ex(("127.0.0.1", port)) == 0:
@@ -137,6 +78,7 @@ def _interrupt(signum: int, frame: object) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from core.migrate import migrate
     from monitor import superset_service
+    from monitor.stack import PRODUCTION_DAGS, Progress, Stack, free_port
 
     # Ctrl-C and a service manager's SIGTERM both stop everything cleanly, even when SIGINT was
     # inherited as ignored (background jobs of a non-interactive shell).
@@ -145,104 +87,117 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     # Checked first: a health check must never be answered by somebody else's server.
     _require_free_port(args.airflow_port, "--airflow-port")
-    if not args.no_serve:
+    if not args.no_superset:
         _require_free_port(args.superset_port, "--superset-port")
     settings = load_settings()
-    total = 7
+    total = 6
     secrets = ensure_local_secrets(settings.home)
     os.environ.setdefault("MONITOR_PEPPER", secrets["MONITOR_PEPPER"])
+    # The demo reads local files only, unless asked to follow the live sources too.
+    os.environ.setdefault("MONITOR_OFFLINE", "false" if args.online else "true")
     settings = load_settings()
     logs = settings.home / "logs"
 
     step(1, total, "warehouse")
     url, admin_url = resolve_warehouse(settings)
     embedded = not settings.warehouse_url
-    applied = migrate(url)
-    print(
-        f"      {'embedded PostgreSQL' if embedded else 'configured PostgreSQL'}: {redact(url)}"
-        f"{'; migrations applied: ' + ', '.join(applied) if applied else ''}"
-    )
-
-    step(2, total, f"demo data ({args.posts} synthetic posts, seed {args.seed})")
-    demo_files(settings, args.posts, args.seed)
-
-    step(3, total, "Airflow metadata database")
-    metadata_url = PgParams.from_url(ensure_database(admin_url, "airflow")).url(driver="psycopg2")
-    env = {
-        **os.environ,
-        **airflow_env_mod.airflow_env(
-            home=settings.home,
-            metadata_url=metadata_url,
-            warehouse_url=url,
-            admin_password=secrets["AIRFLOW_ADMIN_PASSWORD"],
-            jwt_secret=secrets["AIRFLOW__API_AUTH__JWT_SECRET"],
-            api_port=args.airflow_port,
-        ),
-    }
-    _airflow(["db", "migrate"], env, logs / "airflow-db-migrate.log", "airflow db migrate")
-
-    step(4, total, f"pipeline through Airflow: airflow dags test {DAG_ID}")
-    started = time.monotonic()
-    _airflow(["dags", "test", DAG_ID], env, logs / "pipeline.log", f"DAG {DAG_ID}")
-    print(f"      done in {time.monotonic() - started:.0f} s (log: {logs / 'pipeline.log'})")
-
-    step(5, total, "Superset: bootstrap from superset/assets")
-    superset_home = settings.home / "superset"
-    bi_url = PgParams.from_url(url).url(user=Role.BI, driver="psycopg2")
-    # The bootstrap and the server must sign sessions with the same key.
-    os.environ["SUPERSET_SECRET_KEY"] = secrets["SUPERSET_SECRET_KEY"]
-    detail_url = PgParams.from_url(url).url(user=Role.DETAIL, driver="psycopg2")
-    superset_service.bootstrap(
-        superset_home,
-        bi_url,
-        secrets["SUPERSET_ADMIN_PASSWORD"],
-        port=args.superset_port,
-        detail_uri=detail_url,
-    )
-    if args.no_serve:
-        print("      --no-serve: not starting the web UIs")
-        return 0
-
-    step(6, total, "starting the web UIs")
-    airflow_proc = superset_proc = None
+    stack = superset_proc = None
     try:
-        airflow_proc = subprocess.Popen(
-            [str(VENV_BIN / "airflow"), "api-server", "--port", str(args.airflow_port)],
-            env=env,
-            stdout=(logs / "airflow-api-server.log").open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        superset_proc = superset_service.start(superset_home, port=args.superset_port)
-        airflow_url = f"http://127.0.0.1:{args.airflow_port}"
-        superset_url = f"http://127.0.0.1:{args.superset_port}"
-        _wait_http(f"{airflow_url}/api/v2/monitor/health", 180, airflow_proc)
-        superset_service.wait_until_healthy(superset_url, timeout=180, proc=superset_proc)
-
-        step(7, total, "ready")
+        applied = migrate(url)
         print(
-            f"\n  Airflow   {airflow_url}   user admin / {secrets['AIRFLOW_ADMIN_PASSWORD']}\n"
-            f"  Superset  {superset_url}   user admin / {secrets['SUPERSET_ADMIN_PASSWORD']}\n"
-            f"            dashboards: {superset_url}/dashboard/list/ (start: "
-            f"{superset_url}/superset/dashboard/urban-integration/)\n"
-            f"            other logins (analyst, ngo, ministry_de, ...): "
-            f"{superset_home / 'passwords.env'}\n"
-            f"  Warehouse {redact(url)}\n"
-            f"  Secrets   {settings.home / 'secrets.env'} (generated here, never committed)\n"
-            f"  Logs      {logs}\n\n  Press Ctrl-C to stop everything this command started.",
-            flush=True,
+            f"      {'embedded PostgreSQL' if embedded else 'configured PostgreSQL'}: {redact(url)}"
+            f"{'; migrations applied: ' + ', '.join(applied) if applied else ''}"
         )
-        while airflow_proc.poll() is None and superset_proc.poll() is None:
-            time.sleep(1)
-        print("a web UI exited unexpectedly; see the logs above", file=sys.stderr)
+
+        step(2, total, f"demo data ({args.posts} synthetic posts, seed {args.seed})")
+        imports = demo_files(settings, args.posts, args.seed)
+        print(f"      {imports / 'posts'} (source local_imports of config/sources.yml)")
+
+        step(3, total, "Airflow metadata database")
+        meta = PgParams.from_url(ensure_database(admin_url, args.airflow_db))
+        metadata_url = meta.url(driver="psycopg2")
+        env = {
+            **os.environ,
+            **airflow_env_mod.airflow_env(
+                home=settings.home,
+                metadata_url=metadata_url,
+                warehouse_url=url,
+                admin_password=secrets["AIRFLOW_ADMIN_PASSWORD"],
+                jwt_secret=secrets["AIRFLOW__API_AUTH__JWT_SECRET"],
+                api_port=args.airflow_port,
+                log_server_ports=(free_port(), free_port()),
+            ),
+        }
+        stack = Stack(env, logs)
+        stack.airflow("db", "migrate")
+
+        step(4, total, "Airflow: scheduler, dag-processor, triggerer, API server (LocalExecutor)")
+        stack.start_airflow()
+        stack.wait_http(f"{stack.api_url}/api/v2/monitor/health", 180)
+        stack.unpause(PRODUCTION_DAGS, metadata_url)
+        print(f"      unpaused {', '.join(PRODUCTION_DAGS)}; logs in {logs}")
+        print("      ingest_social -> classify_posts -> build_warehouse (dbt, gate, publish):")
+        progress = Progress(metadata_url, url, lambda line: print("      " + line, flush=True))
+        took = progress.wait_for_publication(stack)
+        print(f"      first publication after {took:.0f} s")
+
+        superset_url = f"http://127.0.0.1:{args.superset_port}"
+        superset_home = settings.home / "superset"
+        if args.no_superset:
+            print("      --no-superset: Superset is not started")
+        else:
+            step(5, total, "Superset: bootstrap from superset/assets, then the web server")
+            bi_url = PgParams.from_url(url).url(user=Role.BI, driver="psycopg2")
+            # The bootstrap and the server must sign sessions with the same key.
+            os.environ["SUPERSET_SECRET_KEY"] = secrets["SUPERSET_SECRET_KEY"]
+            detail_url = PgParams.from_url(url).url(user=Role.DETAIL, driver="psycopg2")
+            superset_service.bootstrap(
+                superset_home,
+                bi_url,
+                secrets["SUPERSET_ADMIN_PASSWORD"],
+                port=args.superset_port,
+                detail_uri=detail_url,
+            )
+            superset_proc = superset_service.start(superset_home, port=args.superset_port)
+            superset_service.wait_until_healthy(superset_url, timeout=180, proc=superset_proc)
+        if args.no_serve:
+            print("      --no-serve: stopping after the first publication")
+            return 0
+
+        step(6, total, "ready")
+        lines = [f"  Airflow   {stack.api_url}   user admin / {secrets['AIRFLOW_ADMIN_PASSWORD']}"]
+        if superset_proc is not None:
+            lines += [
+                f"  Superset  {superset_url}   user admin / {secrets['SUPERSET_ADMIN_PASSWORD']}",
+                f"            dashboards: {superset_url}/dashboard/list/ (start: "
+                f"{superset_url}/superset/dashboard/urban-integration/)",
+                "            other logins (analyst, ngo, ministry_de, ...): "
+                f"{superset_home / 'passwords.env'}",
+            ]
+        lines += [
+            f"  Warehouse {redact(url)}",
+            f"  Secrets   {settings.home / 'secrets.env'} (generated here, never committed)",
+            f"  Logs      {logs}",
+            f"  Imports   files in the import format dropped into {imports / 'posts'} land with",
+            "            the next ingest_social run (MONITOR_INGEST_SCHEDULE, default hourly)",
+            "",
+            "  Press Ctrl-C to stop everything this command started.",
+        ]
+        print("\n" + "\n".join(lines), flush=True)
+        while superset_proc is None or superset_proc.poll() is None:
+            stack.check()
+            progress.poll()
+            time.sleep(progress.interval)
+        print("Superset exited unexpectedly; see its log", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
         return 0
     finally:
-        _stop(airflow_proc)
         if superset_proc is not None:
             superset_service.stop(superset_proc)
+        if stack is not None:
+            stack.stop()
         if embedded and stop_embedded(settings.embedded_pgdata):
             print("stopped the embedded PostgreSQL", flush=True)
 
@@ -363,12 +318,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         p.add_argument("--seed", type=int, default=42, help="seed of the demo generator")
 
-    run = sub.add_parser("run", help="run the pipeline through Airflow and serve the web UIs")
+    run = sub.add_parser("run", help="run the production DAGs in Airflow and serve the web UIs")
     demo_options(run)
     run.add_argument("--airflow-port", type=int, default=airflow_env_mod.API_PORT)
     run.add_argument("--superset-port", type=int, default=8088)
     run.add_argument(
-        "--no-serve", action="store_true", help="stop after the pipeline and bootstrap"
+        "--airflow-db", default="airflow", help="database of Airflow's metadata on the server"
+    )
+    run.add_argument("--no-serve", action="store_true", help="stop after the first publication")
+    run.add_argument("--no-superset", action="store_true", help="do not start Superset")
+    run.add_argument(
+        "--online", action="store_true", help="also run the sources that need the internet"
     )
     run.set_defaults(func=cmd_run)
 
