@@ -1,6 +1,6 @@
 """The stages of the end-to-end pipeline, each a plain function of the warehouse URL.
 
-The Airflow DAG (`dags/urban_monitor_pipeline.py`) wires these as tasks; tests and the CLI call
+The production DAGs (`dags/`) run the same stages as asset-linked DAGs; tests and the CLI call
 them directly. Import folders: `<import_dir>/posts/*.ndjson[.gz]|*.csv[.gz]` and
 `<import_dir>/statistics/*.csv`.
 """
