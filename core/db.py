@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
@@ -27,10 +27,15 @@ class Role(StrEnum):
     """The warehouse's roles: what each stage and reader may do."""
 
     LOADER = "monitor_loader"  # writes raw.* and ml.* (ingestion, classification)
-    TRANSFORMER = "monitor_transformer"  # dbt, the quality gate and publish
+    TRANSFORMER = "monitor_transformer"  # dbt and the quality gate: marts.*, quality.*
+    PUBLISHER = "monitor_publisher"  # publish: the only writer of published.*, published_detail.*
     BI = "monitor_bi"  # Superset: reads published.* only
     EXTRACTS = "monitor_extracts"  # scheduled extracts: reads published.* only
     DETAIL = "monitor_detail"  # reads published_detail.* (post-level detail)
+
+
+# The roles that log in (with a password); every other role is a NOLOGIN group.
+LOGIN_ROLES = (Role.BI, Role.EXTRACTS, Role.DETAIL)
 
 
 class LockBusy(RuntimeError):
@@ -63,11 +68,20 @@ class PgParams:
             dbname=(parts.path or "/postgres").lstrip("/") or "postgres",
         )
 
-    def url(self, *, dbname: str | None = None, user: str | None = None, driver: str = "") -> str:
+    def url(
+        self,
+        *,
+        dbname: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        driver: str = "",
+    ) -> str:
+        """This server's URL; another `user` gets `password` (never this URL's own)."""
         scheme = "postgresql+" + driver if driver else "postgresql"
         auth = quote(user or self.user)
-        if self.password and user is None:
-            auth += ":" + quote(self.password)
+        secret = password if user is not None else self.password
+        if secret:
+            auth += ":" + quote(secret)
         db = dbname or self.dbname
         if self.host.startswith("/"):
             query = urlencode({"host": self.host, "port": self.port})
@@ -101,8 +115,9 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg2.extensions.connec
 def connection(url: str, *, role: Role | None = None) -> Iterator[psycopg2.extensions.connection]:
     """A transaction: commits on success, rolls back on error, always closes.
 
-    `role` switches to a least-privilege role for the whole session, so a stage cannot write
-    where its role may not, whatever login the URL carries.
+    `role` switches to a least-privilege role for the whole session (`SET ROLE`: the group roles
+    cannot log in), so a stage cannot write where its role may not, whatever login the URL
+    carries.
     """
     conn = connect(url)
     try:
@@ -169,14 +184,42 @@ def transaction_lock(cur: psycopg2.extensions.cursor, name: str) -> None:
     cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
 
 
+def set_login_passwords(admin_url: str, passwords: Mapping[Role, str]) -> None:
+    """Give each login role its password (idempotent; run after the migrations)."""
+    unknown = set(passwords) - set(LOGIN_ROLES)
+    if unknown:
+        raise ValueError(f"not login roles: {', '.join(sorted(unknown))}")
+    conn = connect(admin_url, autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            for role, password in passwords.items():
+                if not password:
+                    raise ValueError(f"empty password for {role}")
+                cur.execute(
+                    sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+                        sql.Identifier(role), sql.Literal(password)
+                    )
+                )
+    finally:
+        conn.close()
+
+
 def ensure_database(admin_url: str, dbname: str) -> str:
-    """Create `dbname` on the server of `admin_url` if missing; return its URL."""
+    """Create `dbname` on the server of `admin_url` if missing; return its URL.
+
+    A new database is closed to PUBLIC (CONNECT, TEMPORARY): the BI logins connect only where
+    the migrations grant it, never to Airflow's metadata or another warehouse on the server.
+    """
     conn = connect(admin_url, autocommit=True)
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
             if cur.fetchone() is None:
-                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+                name = sql.Identifier(dbname)
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(name))
+                cur.execute(
+                    sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(name)
+                )
                 log.info("created database %s", dbname)
     finally:
         conn.close()
@@ -192,3 +235,4 @@ def drop_database(admin_url: str, dbname: str) -> None:
             )
     finally:
         conn.close()
+

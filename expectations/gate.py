@@ -4,8 +4,18 @@ record each check in `quality.check_results`.
 Suites are data (`expectations/suites/<suite>.json`), one per published model, named by the
 model's `meta.publication.suite` in the dbt project: a table, and expectations with GX's type
 and kwargs plus a severity — `critical` checks block publishing, `warning` checks are recorded
-only. `"${name}"` values are filled from the warehouse at run time (the taxonomy's area ids), so
-an analyst who adds an area does not have to edit a suite.
+only. `"${name}"` values are filled from the warehouse at run time (the taxonomy's area ids, the
+countries, the languages), so an analyst who adds an area does not have to edit a suite. A rule
+that no column expectation states (a share that must equal posts / city posts) is an
+`unexpected_rows_expectation`: a query for the rows that break it, with a `name` (the check
+name recorded) and, optionally, the `column` it is about; `${schema}` in it is the schema
+validated.
+
+The gate binds its verdict to the data: it fingerprints the validated tables
+(`quality.tables_fingerprint`) before and after the suites run and records the fingerprint with
+the run. Data that changed while the suites ran fails the blocking check
+`marts_unchanged_during_gate`; `publication.publish` recomputes the fingerprint and refuses a
+run that validated other data.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ class CheckResult:
 class GateResult:
     gate_run_id: str
     checks: list[CheckResult] = field(default_factory=list)
+    fingerprint: str | None = None  # of the validated tables, as `quality.tables_fingerprint`
 
     @property
     def passed(self) -> bool:
@@ -103,17 +114,35 @@ def _parameters(url: str, schema: str) -> dict[str, list[str]]:
     with connection(url) as conn, conn.cursor() as cur:
         cur.execute(f"SELECT area_id FROM {schema}.dim_integration_areas ORDER BY 1")
         area_ids = [r[0] for r in cur.fetchall()]
-    return {"area_ids": area_ids, "languages": [*LANGUAGES, "und"]}
+        cur.execute(f"SELECT country_code FROM {schema}.dim_countries ORDER BY 1")
+        country_codes = [r[0] for r in cur.fetchall()]
+        cur.execute(f"SELECT city_code FROM {schema}.dim_cities ORDER BY 1")
+        city_codes = [r[0] for r in cur.fetchall()]
+    return {
+        "area_ids": area_ids,
+        "city_codes": city_codes,
+        "country_codes": country_codes,
+        "languages": [*LANGUAGES, "und"],
+    }
 
 
-def _resolve(kwargs: dict[str, Any], params: dict[str, list[str]]) -> dict[str, Any]:
+def _resolve(kwargs: dict[str, Any], params: dict[str, list[str]], schema: str) -> dict[str, Any]:
     resolved = {}
     for key, value in kwargs.items():
         if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
             resolved[key] = params[value[2:-1]]
+        elif key == "unexpected_rows_query":
+            resolved[key] = value.replace("${schema}", schema)
         else:
             resolved[key] = value
     return resolved
+
+
+def fingerprint(url: str, tables: list[str], schema: str = "marts") -> str:
+    """The content fingerprint of `schema`.`tables` (publish computes the same)."""
+    with connection(url, role=Role.TRANSFORMER) as conn, conn.cursor() as cur:
+        cur.execute("SELECT quality.tables_fingerprint(%s, %s)", (schema, sorted(tables)))
+        return cur.fetchone()[0]
 
 
 def _observed(result: dict[str, Any]) -> str:
@@ -138,6 +167,8 @@ def validate(
 
     publications = load_publications() if publications is None else publications
     gate = GateResult(gate_run_id=new_run_id(), checks=_undeclared(publications, schema))
+    tables = [p.table for p in publications]
+    before = fingerprint(url, tables, schema)
     params = _parameters(url, schema)
     context = gx.get_context(mode="ephemeral")
     # add_sql, not add_postgres: the latter rejects Unix-socket URLs (no host in the netloc).
@@ -153,7 +184,10 @@ def validate(
         # expectations, so a severity is never paired with a result by position.
         by_severity: dict[str, list] = {"blocking": [], "warning": []}
         for e in spec["expectations"]:
-            config = ExpectationConfiguration(type=e["type"], kwargs=_resolve(e["kwargs"], params))
+            meta = {k: e[k] for k in ("name", "column") if k in e}
+            config = ExpectationConfiguration(
+                type=e["type"], kwargs=_resolve(e["kwargs"], params, schema), meta=meta
+            )
             severity = "blocking" if e.get("severity", "critical") == "critical" else "warning"
             by_severity[severity].append(config.to_domain_obj())
         for severity, expectations in by_severity.items():
@@ -167,11 +201,17 @@ def validate(
             outcome = definition.run()
             for result in outcome.results:
                 config = result.expectation_config
-                column = config.kwargs.get("column") or config.kwargs.get("column_list") or ""
+                meta = config.meta or {}
+                column = (
+                    config.kwargs.get("column")
+                    or config.kwargs.get("column_list")
+                    or meta.get("column")
+                    or ""
+                )
                 gate.checks.append(
                     CheckResult(
                         suite=spec["name"],
-                        check_name=config.type,
+                        check_name=meta.get("name", config.type),
                         target=f"{schema}.{spec['table']}" + (f".{column}" if column else ""),
                         severity=severity,
                         success=bool(result.success),
@@ -179,6 +219,18 @@ def validate(
                     )
                 )
     gate.checks.extend(volume_checks(url, schema))
+    after = fingerprint(url, tables, schema)
+    gate.checks.append(
+        CheckResult(
+            suite="publication",
+            check_name="marts_unchanged_during_gate",
+            target=schema,
+            severity="blocking",
+            success=before == after,
+            observed=json.dumps({"before": before, "after": after}),
+        )
+    )
+    gate.fingerprint = after
     _record(url, gate)
     log.info("quality gate %s %s", gate.gate_run_id, gate.summary())
     return gate
@@ -236,9 +288,9 @@ def volume_checks(url: str, schema: str = "marts") -> list[CheckResult]:
 def _record(url: str, gate: GateResult) -> None:
     with connection(url, role=Role.TRANSFORMER) as conn, conn.cursor() as cur:
         cur.execute(
-            "INSERT INTO quality.gate_runs (gate_run_id, finished_at, passed, summary) "
-            "VALUES (%s, now(), %s, %s)",
-            (gate.gate_run_id, gate.passed, gate.summary()),
+            "INSERT INTO quality.gate_runs (gate_run_id, finished_at, passed, summary, fingerprint) "
+            "VALUES (%s, now(), %s, %s, %s)",
+            (gate.gate_run_id, gate.passed, gate.summary(), gate.fingerprint),
         )
         cur.executemany(
             "INSERT INTO quality.check_results (gate_run_id, suite, check_name, target, severity, "

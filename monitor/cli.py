@@ -22,11 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-from core.db import PgParams, Role, ensure_database, redact
+from core.db import PgParams, Role, ensure_database, redact, set_login_passwords
 from core.embedded import start_embedded, stop_embedded
 from core.settings import REPO_ROOT, Settings, load_settings
 from monitor import airflow_env as airflow_env_mod
-from monitor.secrets import ensure_local_secrets
+from monitor.secrets import ensure_local_secrets, login_passwords
 
 log = logging.getLogger("monitor")
 
@@ -104,6 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     stack = superset_proc = None
     try:
         applied = migrate(url)
+        set_login_passwords(url, login_passwords(secrets))
         print(
             f"      {'embedded PostgreSQL' if embedded else 'configured PostgreSQL'}: {redact(url)}"
             f"{'; migrations applied: ' + ', '.join(applied) if applied else ''}"
@@ -147,10 +148,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             print("      --no-superset: Superset is not started")
         else:
             step(5, total, "Superset: bootstrap from superset/assets, then the web server")
-            bi_url = PgParams.from_url(url).url(user=Role.BI, driver="psycopg2")
+            bi_url = PgParams.from_url(url).url(
+                user=Role.BI, password=secrets["WAREHOUSE_BI_PASSWORD"], driver="psycopg2"
+            )
             # The bootstrap and the server must sign sessions with the same key.
             os.environ["SUPERSET_SECRET_KEY"] = secrets["SUPERSET_SECRET_KEY"]
-            detail_url = PgParams.from_url(url).url(user=Role.DETAIL, driver="psycopg2")
+            detail_url = PgParams.from_url(url).url(
+                user=Role.DETAIL, password=secrets["WAREHOUSE_DETAIL_PASSWORD"], driver="psycopg2"
+            )
             superset_service.bootstrap(
                 superset_home,
                 bi_url,

@@ -10,12 +10,22 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from core.db import Role
+
+# The warehouse logins' passwords (core.db.LOGIN_ROLES), set by `monitor run` after migrating.
+LOGIN_SECRETS = {
+    Role.BI: "WAREHOUSE_BI_PASSWORD",
+    Role.EXTRACTS: "WAREHOUSE_EXTRACTS_PASSWORD",
+    Role.DETAIL: "WAREHOUSE_DETAIL_PASSWORD",
+}
+
 GENERATED = {
     "MONITOR_PEPPER": lambda: secrets.token_urlsafe(32),
     "SUPERSET_SECRET_KEY": lambda: secrets.token_urlsafe(42),
     "SUPERSET_ADMIN_PASSWORD": lambda: secrets.token_urlsafe(12),
     "AIRFLOW_ADMIN_PASSWORD": lambda: secrets.token_urlsafe(12),
     "AIRFLOW__API_AUTH__JWT_SECRET": lambda: secrets.token_urlsafe(32),
+    **{name: (lambda: secrets.token_urlsafe(24)) for name in LOGIN_SECRETS.values()},
 }
 
 
@@ -42,3 +52,8 @@ def ensure_local_secrets(home: Path) -> dict[str, str]:
         path.write_text(body)
         path.chmod(0o600)
     return values
+
+
+def login_passwords(values: dict[str, str]) -> dict[Role, str]:
+    """The warehouse logins' passwords among the local secrets."""
+    return {role: values[name] for role, name in LOGIN_SECRETS.items()}

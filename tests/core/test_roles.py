@@ -1,0 +1,83 @@
+"""Least privilege, on a real server: group roles cannot log in, each role does what it must and
+nothing else (docs/privacy.md, "Roles")."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg2
+import pytest
+
+from core.db import LOGIN_ROLES, PgParams, Role, connection, drop_database, ensure_database
+
+
+def _login(url: str, role: str) -> psycopg2.extensions.connection:
+    return psycopg2.connect(PgParams.from_url(url).url(user=role))
+
+
+@pytest.mark.parametrize("role", [Role.LOADER, Role.TRANSFORMER, Role.PUBLISHER])
+def test_group_roles_cannot_log_in(warehouse_url: str, role: Role) -> None:
+    with pytest.raises(psycopg2.OperationalError, match="not permitted to log in"):
+        _login(warehouse_url, role).close()
+
+
+@pytest.mark.parametrize("role", LOGIN_ROLES)
+def test_readers_log_in_and_create_no_temporary_tables(warehouse_url: str, role: Role) -> None:
+    conn = _login(warehouse_url, role)
+    try:
+        with conn.cursor() as cur, pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute("CREATE TEMP TABLE t (x int)")
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    "relation", ["raw.posts", "ml.post_languages", "quality.gate_runs", "marts.fct_posts"]
+)
+def test_bi_reads_nothing_but_published(warehouse_url: str, relation: str) -> None:
+    with (
+        pytest.raises(psycopg2.errors.InsufficientPrivilege),
+        connection(warehouse_url, role=Role.BI) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute(f"SELECT 1 FROM {relation} LIMIT 1")
+    assert _privilege(warehouse_url, "has_schema_privilege('monitor_bi', 'published_detail', "
+                      "'USAGE')") is False  # fmt: skip
+
+
+def _privilege(url: str, expression: str):
+    with connection(url) as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT {expression}")
+        return cur.fetchone()[0]
+
+
+def test_writers_have_temporary_tables_and_bi_cannot_connect_elsewhere(
+    warehouse_url: str, pg_admin_url: str
+) -> None:
+    for role in (Role.LOADER, Role.TRANSFORMER):
+        assert _privilege(warehouse_url, f"has_database_privilege('{role}', "
+                          "current_database(), 'TEMPORARY')") is True  # fmt: skip
+    with connection(warehouse_url, role=Role.LOADER) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE batch (x int) ON COMMIT DROP")
+    # A database created beside the warehouse (Airflow's metadata, another warehouse) is closed.
+    other = f"monitor_test_{uuid.uuid4().hex[:10]}"
+    url = ensure_database(pg_admin_url, other)
+    try:
+        for role in LOGIN_ROLES:
+            with pytest.raises(psycopg2.OperationalError, match="permission denied"):
+                _login(url, role).close()
+    finally:
+        drop_database(pg_admin_url, other)
+
+
+def test_transformer_cannot_write_published(warehouse_url: str) -> None:
+    assert _privilege(warehouse_url, "has_schema_privilege('monitor_transformer', 'published', "
+                      "'CREATE')") is False  # fmt: skip
+    assert _privilege(warehouse_url, "has_schema_privilege('monitor_publisher', 'published', "
+                      "'CREATE')") is True  # fmt: skip
+    with (
+        pytest.raises(psycopg2.errors.InsufficientPrivilege),
+        connection(warehouse_url, role=Role.TRANSFORMER) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute("CREATE TABLE published.forged (x int)")
