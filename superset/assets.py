@@ -242,7 +242,7 @@ def _axis(column: str, grain: str) -> dict:
 def chart_query(chart: dict[str, Any], ds: DatasetInfo) -> dict[str, Any]:
     """The query the chart data API runs (the saved query_context): plain aggregations."""
     kind = chart["kind"]
-    metrics = list(chart.get("metrics") or [])
+    metrics: list[str] | None = list(chart.get("metrics") or [])
     columns: list[Any]
     orderby: list[list[Any]] = [[metrics[0], False]] if metrics else []
     if kind in ("line", "bar_time"):
@@ -257,7 +257,8 @@ def chart_query(chart: dict[str, Any], ds: DatasetInfo) -> dict[str, Any]:
         columns = [chart["entity"], chart["series"]]
         orderby = [[chart["size_metric"], False]]
     elif kind == "table" and chart.get("columns"):
-        columns = list(chart["columns"])
+        # Raw rows: no metrics at all (an empty list would GROUP BY the columns).
+        columns, metrics = list(chart["columns"]), None
         orderby = [list(o) for o in chart.get("orderby") or []]
     elif kind == "table":
         columns = list(chart.get("groupby") or [])
@@ -434,7 +435,7 @@ def chart_file(chart: dict[str, Any], ds: DatasetInfo, slug: str) -> dict[str, A
 # --- dashboards ---
 
 
-def _markdown(key: str, text: str, width: int = 12, height: int = 20) -> dict:
+def _markdown(key: str, text: str, width: int = 12, height: int = 14) -> dict:
     return {
         "id": key,
         "type": "MARKDOWN",

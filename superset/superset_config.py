@@ -7,6 +7,8 @@ Loaded by Superset through ``SUPERSET_CONFIG_PATH`` (set by ``superset/bootstrap
 - ``SUPERSET_SECRET_KEY``: Flask secret key. When unset, the key stored in
   ``$SUPERSET_HOME/secret_key`` (created by the bootstrap) is used.
 - ``SUPERSET_METADATA_URI``: optional metadata database URI (defaults to SQLite in the home).
+- ``SUPERSET_DATA_CACHE``, ``SUPERSET_CACHE_REDIS_URL``, ``SUPERSET_CACHE_TIMEOUT``: the chart
+  results cache (below).
 
 Telemetry is off: the front end's tracking pixel is blocked by the Content Security Policy
 (only ``'self'`` is allowed), and no other outbound host is whitelisted.
@@ -47,11 +49,33 @@ FEATURE_FLAGS = {
     "THUMBNAILS": False,
 }
 
-# Small machine: no async queries, no Celery, no results backend; simple caches.
+# Small machine: no async queries, no Celery, no results backend.
 ROW_LIMIT = 50000
 SUPERSET_WEBSERVER_TIMEOUT = 120
 CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
-DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
+
+
+def _data_cache() -> dict:
+    """Chart results cache: Redis when ``SUPERSET_CACHE_REDIS_URL`` is set (several workers or
+    hosts), else files in ``$SUPERSET_HOME/cache``; ``SUPERSET_DATA_CACHE=none`` turns it off.
+    A result is kept ``SUPERSET_CACHE_TIMEOUT`` seconds (default 3600): the marts change once
+    per publication, and a chart's "Force refresh" bypasses it."""
+    timeout = int(os.environ.get("SUPERSET_CACHE_TIMEOUT", "3600"))
+    common = {"CACHE_DEFAULT_TIMEOUT": timeout, "CACHE_KEY_PREFIX": "emui_data_"}
+    if os.environ.get("SUPERSET_DATA_CACHE", "").lower() == "none":
+        return {"CACHE_TYPE": "NullCache"}
+    if os.environ.get("SUPERSET_CACHE_REDIS_URL"):
+        return {**common, "CACHE_TYPE": "RedisCache",
+                "CACHE_REDIS_URL": os.environ["SUPERSET_CACHE_REDIS_URL"]}  # fmt: skip
+    return {
+        **common,
+        "CACHE_TYPE": "FileSystemCache",
+        "CACHE_DIR": os.path.join(DATA_DIR, "cache"),
+        "CACHE_THRESHOLD": 5000,
+    }
+
+
+DATA_CACHE_CONFIG = _data_cache()
 
 # No outbound traffic from the browser: only 'self' (this also blocks the telemetry pixel).
 TALISMAN_ENABLED = True

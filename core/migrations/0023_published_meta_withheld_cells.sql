@@ -9,7 +9,9 @@
 -- country are read from the catalogue at call time, so a newly published mart appears here
 -- without a migration. Counts are of cells (city x area x period and the like): a post in
 -- several areas or cities is counted in each of its cells, as in the marts themselves.
-SET ROLE monitor_transformer;
+-- Owned by the publisher, the owner of both copies (migration 0015).
+GRANT USAGE, CREATE ON SCHEMA published_meta TO monitor_publisher;
+SET ROLE monitor_publisher;
 
 CREATE OR REPLACE FUNCTION published_meta.withheld()
 RETURNS TABLE (

@@ -130,7 +130,10 @@ def test_dashboards_state_k_and_have_filters():
         assert "k = 7" in intro, slug
         assert dash["metadata"]["native_filter_configuration"], slug
         assert dash["metadata"]["cross_filters_enabled"] is True
-    names = {f["name"] for f in dashboards["urban-integration"]["metadata"]["native_filter_configuration"]}
+    names = {
+        f["name"]
+        for f in dashboards["urban-integration"]["metadata"]["native_filter_configuration"]
+    }
     assert names == {"Period", "Country", "City", "Integration area", "Dimension"}
     names = {f["name"] for f in dashboards["sources"]["metadata"]["native_filter_configuration"]}
     assert names == {"Period", "Source", "Platform", "Language"}
@@ -456,7 +459,7 @@ def test_withheld_cells_are_shown(warehouse, admin, charts):
 @pytest.mark.slow
 def test_ministry_sees_only_its_country(superset, warehouse, charts):
     api = login(superset, "ministry_de")
-    rows = chart_rows(api, charts["Cities, discourse and official statistics"]["id"])
+    rows = chart_rows(api, charts["Cities: discourse and official statistics"]["id"])
     assert rows and {r["country_code"] for r in rows} == {"DE"}
     expected = query(
         warehouse["dsn"],
