@@ -13,7 +13,8 @@
         {{ alias }}.area_model_version,
         {{ alias }}.sentiment_model_version,
         {{ alias }}.hate_model_version,
-        {{ alias }}.keyword_model_version
+        {{ alias }}.keyword_model_version,
+        {{ alias }}.city_model_version
     )
 {%- endmacro %}
 

@@ -1,4 +1,5 @@
-{#- The model versions a post-level row carries (language, areas, sentiment, hate, keywords),
+{#- The model versions a post-level row carries (language, areas, sentiment, hate, keywords,
+    cities),
     and how an incremental post-level model (int_posts__enriched, fct_posts) finds its stored
     rows built with other versions than the current ones. Every run leaves each stored version
     either null (not classified yet) or equal to the version current at that run (stale rows are
@@ -11,6 +12,7 @@
     or sentiment_model_version is null
     or hate_model_version is null
     or keyword_model_version is null
+    or city_model_version is null
 {%- endmacro %}
 
 {#- Stored row `t` was built with other versions than the current ones `v`. -#}
@@ -20,6 +22,7 @@
     or {{ t }}.sentiment_model_version is distinct from {{ v }}.sentiment_model_version
     or {{ t }}.hate_model_version is distinct from {{ v }}.hate_model_version
     or {{ t }}.keyword_model_version is distinct from {{ v }}.keyword_model_version
+    or {{ t }}.city_model_version is distinct from {{ v }}.city_model_version
 {%- endmacro %}
 
 {#- One row: the current version of each task, from `model_versions` (stg_ml__model_versions). -#}
@@ -29,7 +32,8 @@
         max(case when task = 'areas' then model_version end) as area_model_version,
         max(case when task = 'sentiment' then model_version end) as sentiment_model_version,
         max(case when task = 'hate' then model_version end) as hate_model_version,
-        max(case when task = 'keywords' then model_version end) as keyword_model_version
+        max(case when task = 'keywords' then model_version end) as keyword_model_version,
+        max(case when task = 'cities' then model_version end) as city_model_version
     from {{ model_versions }}
     where is_current
 {%- endmacro %}

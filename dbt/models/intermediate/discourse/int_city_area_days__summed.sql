@@ -11,12 +11,14 @@
 }}
 -- Additive sums per city x area x day (area_id '*' = all posts of the city that day, with or
 -- without an area): the base of the daily, weekly and monthly marts, the comparison and the
--- reaction windows. Sums (not means) so any roll-up is exact.
-with {{ current_key_cte(ref('int_posts__enriched')) }},
+-- reaction windows. Sums (not means) so any roll-up over days is exact. A post counts once for
+-- each city it is attributed to (int_post_cities__attributed), so sums over cities are not
+-- post counts.
+with {{ current_key_cte(ref('int_post_cities__attributed')) }},
 
 posts as (
     select f.*
-    from {{ ref('int_posts__enriched') }} as f
+    from {{ ref('int_post_cities__attributed') }} as f
     where
         f.city_code is not null
         {{ affected_cells_filter('f') }}

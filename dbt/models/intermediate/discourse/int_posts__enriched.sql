@@ -15,8 +15,11 @@
         ],
     )
 }}
--- One row per post and current model-version set (language, areas, sentiment, hate, keywords):
--- the post-level base of the discourse, keyword and coverage aggregates, and of fct_posts.
+-- One row per post and current model-version set (language, areas, sentiment, hate, keywords,
+-- cities): the post-level base of the discourse, keyword and coverage aggregates, and of
+-- fct_posts. `city_code` is the source's city (its city hint, when the gazetteer knows it);
+-- `city_codes` every city the post is attributed to: the cities the current cities model found
+-- in it (ml.post_cities) plus the source's city (int_post_cities__attributed, docs/marts.md).
 -- Incremental: a run processes posts newer than the table's highest post id, plus posts whose
 -- stored model versions differ from the current ones (re-classified, or classified after their
 -- first build). Every column is a function of the post and the current versions, so a rebuild
@@ -77,6 +80,19 @@ keywords as materialized (
             k.post_id > {{ watermark }}{{ redo | replace('@', 'k') }}
     {% endif %}
     group by k.post_id
+),
+
+cities as materialized (
+    select
+        c.post_id,
+        array_agg(distinct c.city_code order by c.city_code) as city_codes
+    from {{ ref('stg_ml__post_cities') }} as c
+    inner join {{ ref('int_cities__reconciled') }} as g on c.city_code = g.city_code
+    {% if is_incremental() %}
+        where
+            c.post_id > {{ watermark }}{{ redo | replace('@', 'c') }}
+    {% endif %}
+    group by c.post_id
 )
 
 select
@@ -86,6 +102,14 @@ select
     cast(date_trunc('month', p.created_day) as date) as month,  -- noqa: RF04
     p.created_at,
     p.city_code,
+    array(
+        select distinct u.city_code
+        from
+            unnest(coalesce(ci.city_codes, cast(array[] as text[])) || p.city_code)
+                as u (city_code)
+        where u.city_code is not null
+        order by u.city_code
+    ) as city_codes,
     p.country_code,
     p.source,
     p.platform,
@@ -106,11 +130,15 @@ select
     p.hate_model_version,
     case
         when k.post_id is not null or ck.post_id is not null then v.keyword_model_version
-    end as keyword_model_version
+    end as keyword_model_version,
+    case
+        when ci.post_id is not null or cc.post_id is not null then v.city_model_version
+    end as city_model_version
 from posts as p
 cross join current_versions as v
 left join areas as a on p.post_id = a.post_id
 left join keywords as k on p.post_id = k.post_id
+left join cities as ci on p.post_id = ci.post_id
 -- A post the area (keyword) model looked at and found nothing in is still "classified"; the
 -- primary key (task, model_version, post_id) makes these joins match at most once.
 left join {{ ref('stg_ml__classified_posts') }} as ca
@@ -123,3 +151,8 @@ left join {{ ref('stg_ml__classified_posts') }} as ck
         ck.task = 'keywords'
         and v.keyword_model_version = ck.model_version
         and p.post_id = ck.post_id
+left join {{ ref('stg_ml__classified_posts') }} as cc
+    on
+        cc.task = 'cities'
+        and v.city_model_version = cc.model_version
+        and p.post_id = cc.post_id

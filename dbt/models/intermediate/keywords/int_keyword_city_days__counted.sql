@@ -14,15 +14,16 @@
     )
 }}
 -- Tracked keywords per city and day: how many posts mention each term (a post counts once per
--- term and label). Incremental per (city, day) cell like int_city_area_days__summed.
-with {{ current_key_cte(ref('int_posts__enriched')) }},
+-- term and label, and for each city it is attributed to). Incremental per (city, day) cell like
+-- int_city_area_days__summed.
+with {{ current_key_cte(ref('int_post_cities__attributed')) }},
 
 posts as (
     select
         f.post_id,
         f.city_code,
         f.day
-    from {{ ref('int_posts__enriched') }} as f
+    from {{ ref('int_post_cities__attributed') }} as f
     where
         f.city_code is not null
         {{ affected_cells_filter('f') }}

@@ -11,9 +11,10 @@
         indexes=[{'columns': ['post_id'], 'unique': True}],
     )
 }}
--- One row per post and current model-version set (language, areas, sentiment, hate, keywords):
--- int_posts__enriched as published. Post-level detail: published only to the detail role
--- (published_detail), never to BI.
+-- One row per post and current model-version set (language, areas, sentiment, hate, keywords,
+-- cities): int_posts__enriched as published; `city_code` is the source's city, `city_codes`
+-- every city the post counts for (its rows in int_post_cities__attributed). Post-level detail:
+-- published only to the detail role (published_detail), never to BI.
 -- Incremental like int_posts__enriched, from it: a run copies the posts above this table's
 -- highest post id, and the stored rows whose versions differ from the current ones - exactly
 -- the rows int_posts__enriched has just re-done, since both tables held the same rows before.
@@ -40,6 +41,7 @@ select
     p.month,
     p.created_at,
     p.city_code,
+    p.city_codes,
     p.country_code,
     p.source,
     p.platform,
@@ -56,7 +58,8 @@ select
     p.area_model_version,
     p.sentiment_model_version,
     p.hate_model_version,
-    p.keyword_model_version
+    p.keyword_model_version,
+    p.city_model_version
 from {{ ref('int_posts__enriched') }} as p
 {% if is_incremental() %}
     where

@@ -10,9 +10,10 @@
     )
 }}
 -- Keyword-in-context samples: up to `kwic_samples` windows of scrubbed text per city, day and
--- term, the earliest posts first (deterministic). Contains post text: detail role only, never
+-- term (a post counts for each city it is attributed to), the earliest posts first
+-- (deterministic). Contains post text: detail role only, never
 -- published to BI.
-with {{ current_key_cte(ref('int_posts__enriched')) }},
+with {{ current_key_cte(ref('int_post_cities__attributed')) }},
 
 ranked as (
     -- Ranked without the context text: the sort over all mentions stays narrow, and only the
@@ -31,7 +32,7 @@ ranked as (
             order by k.post_id, k.position, k.label
         ) as sample_rank
     from {{ ref('stg_ml__post_keywords') }} as k
-    inner join {{ ref('int_posts__enriched') }} as f on k.post_id = f.post_id
+    inner join {{ ref('int_post_cities__attributed') }} as f on k.post_id = f.post_id
     where
         f.city_code is not null
         {{ affected_cells_filter('f') }}
