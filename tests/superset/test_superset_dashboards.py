@@ -362,16 +362,22 @@ def test_bootstrap_is_idempotent(superset):
 
 
 @pytest.mark.slow
-def test_every_chart_answers_with_data(superset, charts, dashboards):
+def test_every_chart_answers_with_data(superset, warehouse, charts, dashboards):
     engineer = login(superset, "data_engineer")
     researcher = login(superset, "researcher")
     assert len(charts) >= 30
+    # The demo's statistics have no Eurostat first-permit table (migr_resfirst): the labour
+    # migration mart is empty on generated data, so its charts may be too - and only then.
+    (permits,) = query(warehouse["dsn"], "SELECT count(*) FROM published.mart_labour_migration")[0]
     for slug, dash in dashboards.items():
         api = researcher if slug == "keywords-in-context" else engineer
         resp = api.get(f"/api/v1/dashboard/{dash['id']}/charts")
         assert resp.status_code == 200, (slug, resp.text)
         for chart in resp.json()["result"]:
             rows = chart_rows(api, chart["id"])
+            if slug == "labour-migration" and not permits:
+                assert rows == [], f"{chart['slice_name']!r}: rows from an empty mart"
+                continue
             assert rows, f"{slug}: chart {chart['slice_name']!r} has no rows"
 
 
