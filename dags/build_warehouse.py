@@ -1,6 +1,6 @@
-"""Build the warehouse: dbt (seeds, models, unit and data tests) as a Cosmos task group, then
-the quality gate (Great Expectations + volume checks; results in quality.check_results) and the
-atomic publish into `published` (suppressed, BI) and `published_detail` (detail role).
+"""Build the warehouse: dbt as a Cosmos task group (one `dbt build` task per seed and model, with
+its unit and data tests), then the quality gate (Great Expectations + volume checks; results in
+quality.check_results) and the atomic publish into `published` (suppressed, BI) and `published_detail` (detail role).
 
 Triggered by either of the assets `post_classifications` (classify_posts, which runs on every
 `raw_posts` event, so new posts reach the marts classified) and `official_statistics`
@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, LoadMode
+from cosmos.constants import ExecutionMode, LoadMode, TestBehavior
 
 from core.settings import REPO_ROOT, load_settings, require_warehouse_url
 from expectations.alerts import on_gate_failure
@@ -81,6 +81,10 @@ def build_warehouse():
         # attached to one parent it could read the other while it is being rebuilt.
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
+            # One `dbt build` task per model and seed (its tests inline, so a failing test still
+            # stops what depends on it): a third of the tasks of one per model and per test,
+            # and each task's start-up (Airflow, dbt's parse) is what a small host pays for.
+            test_behavior=TestBehavior.BUILD,
             env_vars=RENDER_ENV,
             should_detach_multiple_parents_tests=True,
             # No per-model assets: the DAG emits the published one itself, and Cosmos cannot

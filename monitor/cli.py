@@ -95,6 +95,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     os.environ.setdefault("MONITOR_PEPPER", secrets["MONITOR_PEPPER"])
     # The demo reads local files only, unless asked to follow the live sources too.
     os.environ.setdefault("MONITOR_OFFLINE", "false" if args.online else "true")
+    # One shard per task slot of the LocalExecutor: each shard loads the encoder once.
+    os.environ.setdefault("MONITOR_CLASSIFY_SHARDS", "2")
     settings = load_settings()
     logs = settings.home / "logs"
 
@@ -135,11 +137,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         step(4, total, "Airflow: scheduler, dag-processor, triggerer, API server (LocalExecutor)")
         stack.start_airflow()
         stack.wait_http(f"{stack.api_url}/api/v2/monitor/health", 180)
-        stack.unpause(PRODUCTION_DAGS, metadata_url)
-        print(f"      unpaused {', '.join(PRODUCTION_DAGS)}; logs in {logs}")
+        # build_warehouse last: unpaused once the statistics have landed, so that its first run
+        # is the one on the classified posts (a paused DAG is not queued by asset events).
+        first, build = PRODUCTION_DAGS[:-1], PRODUCTION_DAGS[-1]
+        stack.unpause(first, metadata_url)
+        print(f"      unpaused {', '.join(first)}; logs in {logs}")
         print("      ingest_social -> classify_posts -> build_warehouse (dbt, gate, publish):")
         progress = Progress(metadata_url, url, lambda line: print("      " + line, flush=True))
-        took = progress.wait_for_publication(stack)
+        started = time.monotonic()
+        progress.wait_for(stack, progress.statistics_landed, "ingest_statistics")
+        stack.unpause([build], metadata_url)
+        print(f"      unpaused {build}")
+        progress.wait_for_publication(stack)
+        took = time.monotonic() - started
         print(f"      first publication after {took:.0f} s")
 
         superset_url = f"http://127.0.0.1:{args.superset_port}"

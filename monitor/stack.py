@@ -262,6 +262,30 @@ class Progress:
                 self._failed.add(run_id)
                 self.say(f"          run failed: {dag_id} {run_id} (see its task logs)")
 
+    def statistics_landed(self) -> bool:
+        """The first ingest_statistics run is over, or classification is about to emit (so the
+        build, unpaused now, still gets that event)."""
+        return bool(
+            _query(
+                self.meta,
+                "SELECT 1 FROM dag_run WHERE dag_id = 'ingest_statistics' "
+                "AND state IN ('success', 'failed') UNION ALL "
+                "SELECT 1 FROM task_instance WHERE dag_id = 'classify_posts' "
+                "AND task_id = 'publish_classifications'",
+            )
+        )
+
+    def wait_for(
+        self, stack: Stack, done: Callable[[], bool], what: str, *, timeout: float = 3600
+    ) -> None:
+        started = time.monotonic()
+        while not done():
+            stack.check()
+            if time.monotonic() - started > timeout:
+                raise StackError(f"{what}: not within {timeout:.0f} s; see {stack.logs}")
+            self.poll()
+            time.sleep(self.interval)
+
     def wait_for_publication(self, stack: Stack, *, after: int = 0, timeout: float = 3600) -> float:
         """Until more than `after` publications carry classified posts; return the seconds."""
         started = time.monotonic()
