@@ -202,9 +202,11 @@ def validate(
             for result in outcome.results:
                 config = result.expectation_config
                 meta = config.meta or {}
+                pair = [config.kwargs[k] for k in ("column_A", "column_B") if k in config.kwargs]
                 column = (
                     config.kwargs.get("column")
                     or config.kwargs.get("column_list")
+                    or pair
                     or meta.get("column")
                     or ""
                 )
