@@ -22,7 +22,7 @@ from extracts.package import Package, Table
 from extracts.periods import Interval
 from extracts.read import PublicationRecord, Query, Snapshot
 
-DASHBOARD_SLUG = "urban-integration"
+DASHBOARD_SLUG = "trends"  # the focal points (superset/dashboards.yml)
 COLUMNS = (
     "city_code",
     "city_name",
@@ -42,14 +42,22 @@ def _rison_str(value: str) -> str:
     return "'" + value.replace("!", "!!").replace("'", "!'") + "'"
 
 
-def dashboard_url(city_name: str, day: date, *, base: str | None = None) -> str:
-    """The dashboard with its native filters set to the spike's city and the week up to it."""
+def _select(key: str, column: str, value: str) -> str:
+    v = _rison_str(value)
+    return (
+        f"NATIVE_FILTER-{key}:(extraFormData:(filters:!((col:{column},op:IN,val:!({v})))),"
+        f"filterState:(value:!({v})),id:NATIVE_FILTER-{key},ownState:())"
+    )
+
+
+def dashboard_url(city_name: str, area_label: str, day: date, *, base: str | None = None) -> str:
+    """The focal-points dashboard with its native filters set to the spike's city, area and
+    the week up to it (filter keys of superset/dashboards.yml)."""
     base = base or load_settings().superset_url
-    city = _rison_str(city_name)
     span = _rison_str(f"{(day - timedelta(days=6)).isoformat()} : {(day + timedelta(days=1))}")
     filters = (
-        f"(NATIVE_FILTER-city:(extraFormData:(filters:!((col:city_name,op:IN,val:!({city})))),"
-        f"filterState:(value:!({city})),id:NATIVE_FILTER-city,ownState:()),"
+        f"({_select('city', 'city_name', city_name)},"
+        f"{_select('area', 'area_label', area_label)},"
         f"NATIVE_FILTER-period:(extraFormData:(time_range:{span}),"
         f"filterState:(value:{span}),id:NATIVE_FILTER-period,ownState:()))"
     )
@@ -89,7 +97,7 @@ def digest_text(sub: Subscriber, interval: Interval, rows: list[tuple]) -> str:
             f"- {posts} posts against a baseline median of {median:g} a day ({ratio}; "
             f"robust z = {z:.1f})",
             f"- driving terms: {', '.join(terms or []) or 'none recorded'}",
-            f"- dashboard: {dashboard_url(city, day)}",
+            f"- dashboard: {dashboard_url(city, area_label, day)}",
             "",
         ]
     return "\n".join(lines)
@@ -121,11 +129,11 @@ def digest_package(
         {
             "name": "dashboard_url",
             "type": "text",
-            "description": "The Superset dashboard filtered to the spike's city and week.",
+            "description": "The Superset dashboard filtered to the spike's city, area and week.",
             "unit": None,
         }
     )
-    table_rows = [(*r, dashboard_url(r[1], r[5])) for r in rows]
+    table_rows = [(*r, dashboard_url(r[1], r[4], r[5])) for r in rows]
     table = Table("spikes", pub.description, cols, table_rows)
     descriptor = provenance(snap, record, interval, scope, [], license_spec)
     descriptor["description"] = f"{sub.title}: {len(rows)} new spike(s)."

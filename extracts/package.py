@@ -111,7 +111,7 @@ def parquet_bytes(table: Table) -> bytes:
             return pa.list_(arrow_type(name[5:]))
         if name == "timestamp":
             return pa.timestamp("us", tz="UTC")
-        return getattr(pa, name)()
+        return getattr(pa, name + "_" if name == "bool" else name)()
 
     arrays, fields = [], []
     for i, (col, (_, kind)) in enumerate(zip(table.columns, table.kinds(), strict=True)):

@@ -3,5 +3,6 @@ stages' test folders."""
 
 from tests.extractors.social.conftest import wire
 from tests.extractors.statistics.conftest import server
+from tests.extracts.conftest import published_template, published_url
 
-__all__ = ["server", "wire"]
+__all__ = ["published_template", "published_url", "server", "wire"]

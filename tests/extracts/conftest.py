@@ -15,10 +15,17 @@ from psycopg2 import sql
 from core.db import connect, drop_database, ensure_database
 from core.migrate import migrate
 from demo.generate import write_official_statistics, write_posts
+from monitor.transform import ensure_manifest
 from tests.dbt.test_marts import K, _run
 from tests.e2e.expected import read_posts
 
 N_POSTS = 3_000
+
+
+@pytest.fixture(scope="session", autouse=True)
+def manifest() -> Path:
+    """Subscriptions are validated against the manifest: parse the project once if needed."""
+    return ensure_manifest()
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +41,17 @@ def published_template(pg_admin_url: str, tmp_path_factory) -> Iterator[tuple[st
     try:
         migrate(url)
         _run(url, imports, posts)
+        # The gate's SQLAlchemy pool keeps sessions open; a template must have none.
+        conn = connect(pg_admin_url, autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (name,),
+                )
+        finally:
+            conn.close()
         yield name, posts
     finally:
         drop_database(pg_admin_url, name)
