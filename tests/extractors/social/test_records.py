@@ -196,3 +196,25 @@ def test_import_record_path_gives_what_the_dict_path_gives(record: dict) -> None
 )
 def test_lines_that_are_not_import_objects_go_to_the_standard_decoder(line: bytes) -> None:
     assert decode_import_record(line) is None
+
+
+def test_ids_that_name_their_author_are_stored_keyed() -> None:
+    from core.privacy import external_key
+    from extractors.social.connectors.bluesky import post_key
+
+    uri = "at://did:plc:abc123/app.bsky.feed.post/3kxyz"
+    for original in (uri, "https://mastodon.social/@anna/1", "x.com/anna/status/2", "did:web:a"):
+        stored = normalise({**GOOD, "external_id": original}, pepper=PEPPER).external_id
+        assert stored == external_key(original, PEPPER) != original
+        assert len(stored) == 32 and stored == external_key(original, PEPPER)  # deterministic
+        assert stored != external_key(original, PEPPER + "x")
+    # The same key as the Bluesky connector gives, so both paths upsert one post.
+    assert external_key(uri, PEPPER) == post_key(uri, PEPPER)
+    for plain in ("12345", "t3_abc", "m-000123", "https://news.example/article/1", "sha256:ab"):
+        assert normalise({**GOOD, "external_id": plain}, pepper=PEPPER).external_id == plain
+
+
+def test_hashtags_that_name_someone_are_dropped() -> None:
+    tags = ["Wien", "anna@example.org", "@anna_k", "x.com/anna", "a [at] b [dot] org", "#ok"]
+    post = normalise({**GOOD, "hashtags": tags}, pepper=PEPPER)
+    assert post.payload["hashtags"] == ["Wien", "ok"]

@@ -32,6 +32,17 @@ ADVERSARIAL = [
     "رقم الهاتف ٠٦١٢٣٤٥٦٧٨ و +٣١ ٦ ١٢٣٤ ٥٦٧٨",  # Arabic-Indic digits are digits to \d
     "फ़ोन ०६१२३४५६७८, IBAN NL91 ABNA 0417 1643 00 — ０６１２３４５６７８",
     "only emoji and accents 🙂 café Ελλάδα ⁰¹²³ ½",
+    # Profile links without a scheme, in odd cases and next to other words and links.
+    "see Twitter.COM/Anna, WWW.x.com/bob/status/1, m.facebook.com/c.d and instagram.com/e_f",
+    "bsky.app/profile/a.bsky.social t.me/chan telegram.me/x linkedin.com/in/a-b youtube.com/@yt",
+    "tiktok.com/@tt instance.social/@name@other.social box.com/x max.com/y https://bit.ly/z",
+    "youtube.com/watch?v=abc x.com/hashtag/Wien twitter.com/search?q=a reddit.com/user/q_q",
+    "\u212a.com/x ſ.me/y bſky.app/profile/z \u0130nstagram.com/w x.\u212aom/v",
+    # Obfuscated e-mail addresses, and text that only looks like them.
+    "anna [at] example [dot] org, bob(at)host.nl, c (at) d (dot) e (dot) de, f{at}g{dot}com",
+    "jan at gemeente dot nl; JAN AT GEMEENTE DOT NL; Jan At Gemeente Dot Nl; jan aT x dOt nl",
+    "meet at home.nl, look at the dot, (at) alone, [at] x, 5 at 6 dot 7, a at b dot c0m",
+    "a <at> b <dot> org and a[at]b.c[dot]eu ((at)) x",
 ]
 
 
@@ -75,6 +86,58 @@ def test_scrub_is_linear_on_pathological_tokens() -> None:
     started = time.perf_counter()
     assert scrub(text).endswith(" 2026 [email]")
     assert time.perf_counter() - started < 2.0
+
+
+def test_the_bare_profile_hints_survive_case_folding() -> None:
+    # scrub runs the bare profile rule only where the lower-cased text holds one of its hints;
+    # the rule's domains are matched case-insensitively on ASCII only (`(?ai:...)`), so every
+    # character they match lower-cases to an ASCII letter (not so for plain IGNORECASE: the
+    # Kelvin sign matches "k", and "ſ" matches "s" without lower-casing to it).
+    from core.privacy import _BARE_PROFILE, BARE_PROFILE_HINTS
+
+    letter = re.compile("(?ai:[a-z])")
+    matched = [chr(c) for c in range(sys.maxunicode + 1) if letter.fullmatch(chr(c))]
+    assert sorted(matched) == sorted("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    assert re.fullmatch("(?i:s)", "ſ") and "ſ".lower() != "s"  # why the ASCII flag is needed
+    for text in ("TWITTER.COM/a", "Threads.Net/a", "T.ME/a", "BSKY.APP/PROFILE/a"):
+        assert _BARE_PROFILE.fullmatch(text)
+        assert any(h in text.lower() for h in BARE_PROFILE_HINTS)
+    assert not _BARE_PROFILE.fullmatch("bſky.app/profile/a")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("see x.com/anna_k now", "see [profile] now"),
+        ("twitter.com/a, bsky.app/profile/b.bsky.social", "[profile] [profile]"),
+        ("demo.social/@anna and linkedin.com/in/anna-k", "[profile] and [profile]"),
+        ("t.me/chan facebook.com/a.b instagram.com/c", "[profile] [profile] [profile]"),
+        ("tiktok.com/@d youtube.com/@e", "[profile] [profile]"),
+        ("https://youtube.com/@e https://t.me/f", "[profile] [profile]"),
+        ("anna [at] example [dot] org", "[email]"),
+        ("write anna(at)example.org!", "write [email]!"),
+        ("anna at example dot org or ANNA AT EXAMPLE DOT ORG", "[email] or [email]"),
+        ("box.com/files and youtube.com/watch?v=1", "box.com/files and youtube.com/watch?v=1"),
+        ("meet at home.nl at 5", "meet at home.nl at 5"),
+        ("we looked at the dot", "we looked at the dot"),
+    ],
+)
+def test_scheme_less_profiles_and_obfuscated_addresses(text: str, expected: str) -> None:
+    assert scrub(text) == scrub_text(text) == expected
+
+
+def test_new_rules_are_linear_on_pathological_texts() -> None:
+    # 250 kB each: linear, a second at most; quadratic, hours.
+    for text in (
+        "a" * 150_000 + " [at] " + "b." * 50_000,
+        "x at " * 50_000 + "dot",
+        "(at) " * 50_000,
+        "a.com/" * 40_000,
+        "/@" * 120_000,
+    ):
+        started = time.perf_counter()
+        assert scrub(text) == scrub_text(text)
+        assert time.perf_counter() - started < 5.0, text[:40]
 
 
 def test_pseudonym_cache_is_the_keyed_hash() -> None:
