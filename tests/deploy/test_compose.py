@@ -290,3 +290,12 @@ def test_dockerfiles_use_the_agreed_bases_and_locks() -> None:
         # An allow-list: exclude everything first, then re-include what the image needs.
         assert rules[0] == "**", dockerfile
         assert not any(".venv" in rule or ".local" in rule for rule in rules), dockerfile
+
+
+def test_the_worker_scales_out(services: dict[str, Any]) -> None:
+    """`docker compose up --scale airflow-worker=N`: nothing that two replicas could share."""
+    worker = services["airflow-worker"]
+    for key in ("container_name", "hostname", "ports"):
+        assert not worker.get(key), f"airflow-worker sets {key}: replicas would collide"
+    env = worker["environment"]
+    assert int(env["MONITOR_CLASSIFY_SHARDS"]) >= int(env["AIRFLOW__CELERY__WORKER_CONCURRENCY"])
