@@ -71,6 +71,8 @@ COMMON_WORDS = frozenset(
         "urbe", "kato", "wro", "manny", "la grassa", "la dotta", "igualada", "vannes",
         "chesterfield", "bolton", "granada", "bremer", "bonner", "linzer", "berner", "eger",
         "haga", "namen", "löwen", "kauen", "ostend", "lincoln", "bedford", "porto", "abo",
+        "pest", "colonia", "fiume", "palma", "braga", "guimarães", "guimaraes", "lorca", "posen",
+        "brum", "stadi",
     }
 )  # fmt: skip
 # Phrases that contain a city's name but are about something else: matched, then dropped.
@@ -83,11 +85,34 @@ NOT_PLACES = frozenset(
         "frankfurter allgemeine", "frankfurter rundschau", "frankfurter würstchen",
         "hamburger sv", "berliner zeitung", "berliner morgenpost", "valencia venezuela",
         "córdoba argentina", "granada hills", "toledo ohio", "birmingham alabama",
-        "london ontario", "manchester united", "bayern münchen", "fc bayern",
+        "london ontario", "manchester united", "manchester city", "bayern münchen", "fc bayern",
+        "fc bayern münchen", "borussia dortmund", "borussia mönchengladbach",
+        "eintracht frankfurt", "werder bremen", "vfb stuttgart", "1. fc köln", "fc köln",
+        "rb leipzig", "hertha berlin", "union berlin", "hull city", "real madrid",
+        "atlético madrid", "atletico madrid", "fc barcelona", "inter milan", "ac milan",
+        "as roma", "ss lazio", "olympique de marseille", "olympique lyonnais", "paris saint-germain",
+        "ajax amsterdam", "psv eindhoven", "feyenoord rotterdam", "celtic glasgow", "fc porto",
+        "abendzeitung münchen", "neue zürcher zeitung", "zürcher zeitung", "basler zeitung",
+        "nürnberger prozess", "nürnberger prozesse", "nürnberger prozessen", "nürnberger gesetze",
+        "rosa luxemburg", "stockholm syndrome", "stockholm-syndrom", "bologna process",
+        "bologna-prozess", "dublin regulation", "dublin-verordnung", "dublin iii", "dublin ii",
+        "dublin-abkommen", "dublin-verfahren", "dublin-system", "dublin procedure",
+        "schengen",
     }
 )  # fmt: skip
 # Names that are something else in a language: "Milan" is the football club in Italian.
 NOT_PLACES_IN = {"it": frozenset({"milan"})}
+# Ordinary words of other languages that are only names in these: "Wiener" is a sausage in
+# English, the Viennese in German.
+NAMES_IN = {"de": frozenset({"wiener", "frankfurter", "grazer", "linzer", "bremer", "bonner"})}
+# A demonym followed by one of these is a street or square, not the city (Rigaer Straße and
+# Frankfurter Allee are in Berlin, Mainzer Landstraße in Frankfurt).
+_STREET = re.compile(
+    r"[\s-]*(?:straße|strasse|str\.|landstraße|landstrasse|allee|platz|chaussee|damm|ring|"
+    r"gasse|weg)(?![^\W\d])"
+)
+# "Pasquale Di Napoli": a first name, a capitalised particle, then the name is a surname.
+_SURNAME_PARTICLE = re.compile(r"[A-ZÀ-Þ]\w+\s+(?:Di|De|Da|Del|Della|Dalla|Van|Von)\s+$")
 # The words after which an ordinary-word name is a place ("nach Essen", "in Reading", "à Nice").
 LOCATIVES = frozenset(
     {
@@ -95,6 +120,7 @@ LOCATIVES = frozenset(
         "aus", "nach", "bei", "von", "bis", "über", "à", "au", "de", "en", "vers", "près",
         "depuis", "desde", "hacia", "a", "di", "da", "per", "uit", "naar", "bij", "te", "w",
         "we", "z", "ze", "do", "i", "från", "till", "fra", "til", "σε", "στη", "στο", "στην",
+        "em", "para", "no", "na",
     }
 )  # fmt: skip
 _LAST_WORD = re.compile(r"(\w+)\W*$")
@@ -265,10 +291,12 @@ class Gazetteer:
             flagged = _truthy(_first(row, "common_word", "ambiguous"))
             languages = [lang for lang in _SPLIT.split(row.get("languages", "")) if lang]
             if name:
-                add(name, code, flagged, languages, "native")
+                add(name, code, flagged, languages)
             native = _first(row, "native_name", "name_native", "native")
-            for part in re.split(r"\s*/\s*|\s*[|;]\s*", native) if native else []:
-                add(part, code, flagged, languages, "native")
+            # the first native name is in the city's language; a second one (Vantaa/Vanda) is
+            # in another, and takes only the genitive
+            for i, part in enumerate(re.split(r"\s*/\s*|\s*[|;]\s*", native) if native else []):
+                add(part, code, flagged, languages, "native" if i == 0 else "other")
             for column, kind in (
                 ("other_names", "other"), ("exonyms", "other"), ("aliases", "other"),
                 ("names", "other"), ("demonyms", "demonym"), ("slang", "slang"),
@@ -290,7 +318,9 @@ class Gazetteer:
         for phrase in NOT_PLACES:
             names[phrase] = set()
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-        return cls(cities, dict(names), dict(hashtags), common, path, digest, dict(only_in))
+        return cls(
+            cities, dict(names), dict(hashtags), common, path, digest, dict(only_in), lower_only
+        )
 
 
 @dataclass(frozen=True)
@@ -368,6 +398,7 @@ class PlaceTagger:
         blocked = self._keywords.get(lang or "", set())
         gazetteer = self.gazetteer
         not_here = NOT_PLACES_IN.get(lang or "", frozenset())
+        names_here = NAMES_IN.get(lang or "", frozenset())
         if self._names is not None:
             for m in self._names.finditer(folded.folded):
                 hashtag, name = bool(m.group(1)), m.group(2)
@@ -383,10 +414,17 @@ class PlaceTagger:
                     hashtag or not folded.original[start : folded.end_of(m.end(2))].islower()
                 ):
                     continue
+                if not hashtag and name.endswith("er") and _STREET.match(folded.folded, m.end(2)):
+                    continue
+                if not hashtag and _SURNAME_PARTICLE.search(
+                    folded.original, max(0, start - 40), start
+                ):
+                    continue
                 # an ordinary word is a place only as a hashtag, or capitalised mid-sentence
                 # right after a locative word ("nach Essen", not "normales Essen")
                 if (
                     name in gazetteer.common
+                    and name not in names_here
                     and not hashtag
                     and not (
                         self._capitalised_mid_sentence(folded.original, start)
@@ -422,3 +460,66 @@ class PlaceTagger:
             self.tag(t, lang, c, k)
             for t, lang, c, k in zip(texts, langs, city_hints, country_hints, strict=True)
         ]
+
+
+ANNOTATIONS = Path(__file__).parent / "data" / "city_annotations.csv"
+
+
+@dataclass(frozen=True)
+class PlaceScores:
+    posts: int  # annotated posts found in the labelled corpora
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+    errors: tuple[
+        tuple[str, str, tuple[str, ...], tuple[str, ...]], ...
+    ]  # dataset, text, want, got
+
+    @property
+    def precision(self) -> float:
+        found = self.true_positives + self.false_positives
+        return self.true_positives / found if found else 1.0
+
+    @property
+    def recall(self) -> float:
+        wanted = self.true_positives + self.false_negatives
+        return self.true_positives / wanted if wanted else 1.0
+
+
+def evaluate_annotations(
+    tagger: PlaceTagger | None = None,
+    annotations: Path = ANNOTATIONS,
+    root: Path | None = None,
+) -> PlaceScores:
+    """Precision and recall of the (post, city) pairs on the hand-annotated real posts.
+
+    `city_annotations.csv` holds keys only (`dataset`, `key` = the first 16 hex digits of
+    sha256("<dataset>\\0<text>") of the cleaned text, `city_codes` `|`-separated, empty for a
+    post about no city); the texts stay in the labelled corpora (classifiers.labelled). Posts
+    are tagged from their text and language alone, without source hints."""
+    from classifiers import labelled
+
+    root = root or labelled.LABELLED_DIR
+    with annotations.open(encoding="utf-8", newline="") as f:
+        wanted = {
+            (row["dataset"], row["key"]): {c for c in row["city_codes"].split("|") if c}
+            for row in csv.DictReader(f)
+        }
+    tagger = tagger or PlaceTagger()
+    tp = fp = fn = posts = 0
+    errors = []
+    seen: set[tuple[str, str]] = set()
+    for ex in [*labelled.hate_examples(root), *labelled.sentiment_examples(root)]:
+        key = (ex.dataset, hashlib.sha256(f"{ex.dataset}\0{ex.text}".encode()).hexdigest()[:16])
+        if key not in wanted or key in seen:
+            continue
+        seen.add(key)
+        posts += 1
+        got = {m.code for m in tagger.tag(ex.text, ex.lang)}
+        want = wanted[key]
+        tp += len(got & want)
+        fp += len(got - want)
+        fn += len(want - got)
+        if got != want:
+            errors.append((ex.dataset, ex.text, tuple(sorted(want)), tuple(sorted(got))))
+    return PlaceScores(posts, tp, fp, fn, tuple(errors))
