@@ -50,6 +50,9 @@ def airflow_env(
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_server_ports[0]),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(log_server_ports[1]),
+        # Tasks talk to the API server's execution API; on 2 busy cores its answers can take
+        # longer than the default 5 s, which fails the task before it starts.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
         # A new file in dags/ is seen within a minute, not five.
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "60",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
