@@ -190,6 +190,8 @@ def _process_batch(
     return counts
 
 
+# Posts whose text retention purged (NULL, lifecycle.retention) keep the classifications they
+# had: there is nothing left to classify.
 _PENDING_SQL = """
 SELECT p.post_id, p.text, p.lang_hint, p.city_hint, p.country_hint, d.done
 FROM raw.posts p
@@ -202,7 +204,7 @@ CROSS JOIN LATERAL (
 ) d
 JOIN raw.post_keys k ON k.post_id = p.post_id
 WHERE p.post_id > %(after)s AND p.post_id %% %(count)s = %(index)s
-    AND cardinality(d.done) < %(n)s
+    AND cardinality(d.done) < %(n)s AND p.text IS NOT NULL
 ORDER BY p.post_id
 LIMIT %(limit)s
 FOR NO KEY UPDATE OF k SKIP LOCKED
@@ -325,7 +327,7 @@ def reclassify(
     if source is None and since is None and until is None and post_ids is None:
         raise ValueError("reclassify needs a subset: source, since, until or post_ids")
     clf, tasks = _resolve(classifier, tasks)
-    where, params = ["p.post_id > %s"], []
+    where, params = ["p.post_id > %s", "p.text IS NOT NULL"], []
     if source is not None:
         where.append("p.source = %s")
         params.append(source)

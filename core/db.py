@@ -236,3 +236,12 @@ def drop_database(admin_url: str, dbname: str) -> None:
     finally:
         conn.close()
 
+
+def set_local_role(cur: psycopg2.extensions.cursor, role: str | None) -> None:
+    """Act as `role` until the transaction ends (`SET LOCAL ROLE`), or as the login again
+    (None). For a task that writes tables of several roles in one transaction, each as its
+    owner; the login must be a member of `role`."""
+    if role is None:
+        cur.execute("SET LOCAL ROLE NONE")
+    else:
+        cur.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))

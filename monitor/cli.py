@@ -294,10 +294,13 @@ def cmd_erase(args: argparse.Namespace) -> int:
     from lifecycle import erasure
     from monitor import lifecycle
 
-    items = [erasure.item("post", p) for p in args.post or []]
-    items += [erasure.item("author", a) for a in args.author_pseudonym or []]
-    if args.file:
-        items += erasure.read_request(args.file)
+    try:
+        items = [erasure.item("post", p) for p in args.post or []]
+        items += [erasure.item("author", a) for a in args.author_pseudonym or []]
+        if args.file:
+            items += erasure.read_request(args.file)
+    except erasure.RequestError as exc:
+        raise SystemExit(f"monitor erase: {exc}") from None
     if not items:
         raise SystemExit("monitor erase: give --post, --author-pseudonym or --file")
     settings = load_settings()

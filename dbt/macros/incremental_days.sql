@@ -5,7 +5,37 @@
     A cell is recomputed when `posts` holds a post newer than the highest post id the aggregate
     has seen (`max_post_id`), or when the aggregate was built with other model versions
     (`versions_key`) than the current ones, in which case everything is recomputed. Each cell is
-    replaced as a whole (delete+insert on city_code, day), so re-running gives identical rows. -#}
+    replaced as a whole (delete+insert on city_code, day), so re-running gives identical rows.
+
+    After an erasure the posts of some cells are gone, which no watermark can see: the vars
+    `rebuild_cells` ([[city_code, 'YYYY-MM-DD'], ...]) and `rebuild_days` (['YYYY-MM-DD', ...])
+    name the cells and days to recompute as well, and the pre-hooks `delete_rebuilt_cells` /
+    `delete_rebuilt_days` empty them first, so a cell left without posts disappears
+    (monitor.lifecycle passes them; docs/privacy.md, "Erasure"). -#}
+{% macro rebuild_cells_values() -%}
+    {%- for c in var('rebuild_cells', []) -%}
+        ('{{ c[0] | replace("'", "''") }}', cast('{{ c[1] | replace("'", "''") }}' as date))
+        {{- ", " if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+{% macro rebuild_days_values() -%}
+    {%- for d in var('rebuild_days', []) -%}
+        (cast('{{ d | replace("'", "''") }}' as date)){{ ", " if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+{% macro delete_rebuilt_cells() -%}
+    {%- if is_incremental() and var('rebuild_cells', []) -%}
+        delete from {{ this }} where (city_code, day) in (values {{ rebuild_cells_values() }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro delete_rebuilt_days() -%}
+    {%- if is_incremental() and var('rebuild_days', []) -%}
+        delete from {{ this }} where day in (values {{ rebuild_days_values() }})
+    {%- endif -%}
+{%- endmacro %}
 {% macro versions_key(alias) -%}
     concat_ws(
         '|',
@@ -50,6 +80,13 @@
             {% if not changed -%}
                 and n.post_id > {{ incremental_watermark('max_post_id') }}
             {%- endif %}
+        {% if var('rebuild_cells', []) -%}
+            union
+            select
+                r.city_code,
+                r.day
+            from (values {{ rebuild_cells_values() }}) as r (city_code, day)
+        {%- endif %}
     )
     {%- endif %}
 {%- endmacro %}

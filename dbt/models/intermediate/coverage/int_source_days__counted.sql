@@ -5,6 +5,7 @@
         materialized='incremental',
         unique_key=['day'],
         incremental_strategy='delete+insert',
+        pre_hook='{{ delete_rebuilt_days() }}',
         post_hook='analyze {{ this }}',
         indexes=[{'columns': ['day']}, {'columns': ['max_post_id']}],
     )
@@ -13,7 +14,8 @@
 -- how many have a sentiment and a hate-speech classification: the additive base of
 -- mart_source_coverage, so that mart never re-reads the posts. Incremental per day: a day is
 -- recomputed whole when int_posts__enriched holds a post newer than any seen here, and every day
--- when the model versions changed (as int_city_area_days__summed does per city and day).
+-- when the model versions changed (as int_city_area_days__summed does per city and day), and
+-- the days of var rebuild_days (after an erasure; macros/incremental_days.sql).
 with current_key as (
     select {{ versions_key('f') }} as versions_key
     from {{ ref('int_posts__enriched') }} as f
@@ -27,6 +29,10 @@ with current_key as (
         from {{ ref('int_posts__enriched') }} as n
         {% if not versions_changed(ref('int_posts__enriched')) -%}
             where n.post_id > {{ incremental_watermark('max_post_id') }}
+        {%- endif %}
+        {% if var('rebuild_days', []) -%}
+            union
+            select r.day from (values {{ rebuild_days_values() }}) as r (day)
         {%- endif %}
     ),
 

@@ -5,6 +5,7 @@
         materialized='incremental',
         unique_key=['city_code', 'day'],
         incremental_strategy='delete+insert',
+        pre_hook='{{ delete_rebuilt_cells() }}',
         post_hook='analyze {{ this }}',
         indexes=[{'columns': ['city_code', 'day']}, {'columns': ['max_post_id']}],
     )
