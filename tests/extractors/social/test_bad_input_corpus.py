@@ -437,7 +437,7 @@ def _cases(builders: list[Callable[[], Case]]) -> list:
     return [pytest.param(c, id=c.name.replace(" ", "_")) for c in built]
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
 @pytest.mark.parametrize("case", _cases(NDJSON_CASES))
 def test_ndjson_bad_input(
@@ -457,7 +457,7 @@ def test_ndjson_bad_input(
         assert (stats.inserted, stats.updated, stats.unchanged) == (3, 1, 1)
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("case", _cases(CSV_CASES + JSON_CASES))
 def test_csv_and_json_bad_input(case: Case, warehouse_url: str, tmp_path: Path) -> None:
     path = tmp_path / case.filename
@@ -551,12 +551,12 @@ def test_an_edit_of_hints_or_counts_only_updates_the_post(
     ]
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)
 def test_import_killed_with_sigkill_is_marked_failed_by_the_next(
     warehouse_url: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "big.ndjson"
-    path.write_bytes(ndjson(good_lines(0, 200_000)))
+    path.write_bytes(ndjson(good_lines(0, 100_000)))
     script = (
         "import sys; from extractors.social.file_import import import_file; "
         "import_file(sys.argv[1], sys.argv[2], pepper=sys.argv[3], batch_size=2000, workers=1)"
@@ -581,5 +581,5 @@ def test_import_killed_with_sigkill_is_marked_failed_by_the_next(
     runs = rows(warehouse_url, "SELECT status, error FROM raw.import_runs ORDER BY started_at")
     assert [s for s, _ in runs] == ["failed", "succeeded"]
     assert runs[0][1].startswith("interrupted")
-    assert stats.inserted + stats.unchanged == 200_000
-    assert scalar(warehouse_url, "SELECT count(*) FROM raw.posts") == 200_000
+    assert stats.inserted + stats.unchanged == 100_000
+    assert scalar(warehouse_url, "SELECT count(*) FROM raw.posts") == 100_000
