@@ -22,7 +22,7 @@ from extracts.config import ExtractsConfig, Subscriber, load_config, subscriber
 from extracts.deliver import DeliveryError, Job, Retry, deliver
 from extracts.package import Built, write_package
 from extracts.periods import Interval, due, periods
-from extracts.read import snapshot
+from extracts.read import NoPublication, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,13 @@ def backfill(
 def due_jobs(url: str, now: datetime, config: ExtractsConfig | None = None) -> list[dict]:
     """(subscriber, interval) pairs whose latest due period has no delivered package yet."""
     config = config or load_config()
+    try:
+        with snapshot(url) as snap:
+            snap.publication()
+    except NoPublication as exc:
+        # The failed gate alerted already; subscribers wait for the next publication.
+        log.warning("no extracts are due: %s", exc)
+        return []
     out = []
     with connection(url, role=Role.EXTRACTS) as conn, conn.cursor() as cur:
         for sub in config.subscribers:

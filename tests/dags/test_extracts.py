@@ -52,7 +52,7 @@ def test_extracts_dag_maps_due_subscriptions_and_never_delivers_twice(
         runs = []
         for _ in range(2):
             run = subprocess.run(
-                [AIRFLOW, "dags", "test", "extracts", "2026-06-16T08:00:00+00:00"],
+                [AIRFLOW, "dags", "test", "extracts", "2026-08-04T08:00:00+00:00"],
                 env=env,
                 capture_output=True,
                 text=True,
@@ -65,7 +65,7 @@ def test_extracts_dag_maps_due_subscriptions_and_never_delivers_twice(
     # Mapped: one deliver task instance per due subscription.
     assert runs[0].count("end task task_id=deliver") >= 2, runs[0][-3000:]
     outbox = home / "extracts" / "outbox"
-    weekly = outbox / "nl_cities_weekly" / "nl_cities_weekly_2026-06-08_2026-06-15.zip"
+    weekly = outbox / "nl_cities_weekly" / "nl_cities_weekly_2026-07-27_2026-08-03.zip"
     yearly = outbox / "se_ministry_yearly" / "se_ministry_yearly_2025-01-01_2026-01-01.zip"
     assert weekly.is_file() and yearly.is_file()
     with psycopg2.connect(published_url) as conn, conn.cursor() as cur:
@@ -75,6 +75,6 @@ def test_extracts_dag_maps_due_subscriptions_and_never_delivers_twice(
         )
         log = cur.fetchall()
     assert log == [
-        ("nl_cities_weekly", "2026-06-08", "delivered", 1),
+        ("nl_cities_weekly", "2026-07-27", "delivered", 1),
         ("se_ministry_yearly", "2025-01-01", "delivered", 1),
     ]

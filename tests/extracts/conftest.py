@@ -19,7 +19,7 @@ from monitor.transform import ensure_manifest
 from tests.dbt.test_marts import K, _run
 from tests.e2e.expected import read_posts
 
-N_POSTS = 3_000
+N_POSTS = 15_000  # enough for focal points (the demo events) and cells above k
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -32,6 +32,12 @@ class SftpServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server = None
         self._thread: threading.Thread | None = None
+        self._lock: asyncio.Lock | None = None
+
+    def _write_lock(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
 
     def known_hosts(self, path: Path) -> Path:
         public = self.key.export_public_key().decode().split()[:2]
@@ -65,7 +71,9 @@ class SftpServer:
 
             async def write(self, file_obj, offset, data):
                 if owner.delay_s:
-                    await asyncio.sleep(owner.delay_s)
+                    # Clients pipeline their writes: one at a time, or the delays overlap.
+                    async with owner._write_lock():
+                        await asyncio.sleep(owner.delay_s)
                 return super().write(file_obj, offset, data)
 
         ready = threading.Event()

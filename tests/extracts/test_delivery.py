@@ -70,8 +70,18 @@ def test_sftp_down_then_up_and_email_delivered_once_each(
     sftp, smtp, inbox = servers
     config = _config(tmp_path, sftp, smtp)
     sub = subscriber(config, "de_federal_ministry")
-    # The SFTP server is down for the first attempts and comes up while retries back off.
-    threading.Timer(1.2, sftp.start).start()
+    # The SFTP server is down for the first attempts and comes up while retries back off:
+    # it starts 1 s after the package is built, that is after the first delivery attempt.
+    built = extract_run.packages_dir(sub) / "de_federal_ministry_2026-06-01_2026-07-01.zip"
+
+    def start_late() -> None:
+        deadline = time.monotonic() + 120
+        while not built.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        sftp.start()
+
+    threading.Thread(target=start_late, daemon=True).start()
     with smtp:
         outcome = extract_run.run_subscription(published_url, config, sub, JUNE, retry=FAST)
         package = extract_run.packages_dir(sub) / outcome.package
@@ -156,7 +166,7 @@ def test_killed_upload_leaves_no_partial_file_under_the_final_name(
     published_url: str, servers, tmp_path: Path
 ) -> None:
     sftp, _, inbox = servers
-    sftp.delay_s = 0.05  # every 16 KiB write waits: a 4 MiB upload takes ~13 s
+    sftp.delay_s = 2.0  # every write request waits 2 s: the kill lands mid-upload
     sftp.start()
     big = tmp_path / "big.zip"
     big.write_bytes(os.urandom(4 * 1024 * 1024))
@@ -180,7 +190,7 @@ def test_killed_upload_leaves_no_partial_file_under_the_final_name(
     )
     part = inbox / ".pkg.zip.part"
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (part.exists() and part.stat().st_size > 0):
+    while time.monotonic() < deadline and not part.exists():
         time.sleep(0.05)
     assert part.exists(), "the upload never started"
     child.send_signal(signal.SIGKILL)

@@ -143,7 +143,7 @@ def test_rebuild_is_byte_identical_and_city_scope_holds(
     config = load_config()
     for name, interval in (
         ("de_federal_ministry", JUNE),
-        ("nl_cities_weekly", Interval(date(2026, 6, 8), date(2026, 6, 15))),
+        ("nl_cities_weekly", Interval(date(2026, 7, 27), date(2026, 8, 3))),
     ):
         sub = subscriber(config, name)
         first, _, _ = extract_run.build_package(published_url, config, sub, interval)
@@ -156,7 +156,7 @@ def test_rebuild_is_byte_identical_and_city_scope_holds(
         assert set(files) == {n.split("/", 1)[1] for n in zipfile.ZipFile(first.path).namelist()}
     weekly = _csv(_members(second.path)["data/mart_city_area_weekly.csv"])
     assert weekly and {r["city_code"] for r in weekly} <= {"NL001C", "NL037C"}
-    assert {r["week"] for r in weekly} == {"2026-06-08"}
+    assert {r["week"] for r in weekly} == {"2026-07-27"}
     assert list(weekly[0]) == [
         *subscriber(config, "nl_cities_weekly").contents[0].columns,
         "area_label_nl",
@@ -165,19 +165,26 @@ def test_rebuild_is_byte_identical_and_city_scope_holds(
 
 
 def test_no_package_from_a_failed_gate(published_url: str) -> None:
-    _query_exec = psycopg2.connect(published_url)
-    with _query_exec as conn, conn.cursor() as cur:
+    from datetime import UTC, datetime
+
+    config = load_config()
+    now = datetime(2026, 7, 10, tzinfo=UTC)
+    due = {j["subscriber"]: j["interval"] for j in extract_run.due_jobs(published_url, now, config)}
+    assert due["de_federal_ministry"] == "2026-06-01/2026-07-01"
+    assert set(due) == {s.name for s in config.subscribers}
+    conn = psycopg2.connect(published_url)
+    with conn, conn.cursor() as cur:
         cur.execute(
             "INSERT INTO quality.gate_runs (gate_run_id, started_at, finished_at, passed) "
             "VALUES ('failed-run', now(), now(), false)"
         )
-    _query_exec.close()
-    config = load_config()
+    conn.close()
     sub = subscriber(config, "de_federal_ministry")
     with pytest.raises(NoPublication, match="failed-run failed"):
         extract_run.run_subscription(published_url, config, sub, JUNE)
     assert not extract_run.packages_dir(sub).exists()
     assert _query(published_url, "SELECT count(*) FROM extracts.deliveries") == [(0,)]
+    assert extract_run.due_jobs(published_url, now, config) == []
 
 
 def test_extracts_role_reads_published_only(published_url: str) -> None:
