@@ -139,7 +139,14 @@ def run_once(admin: str, template: str, workers: int, batch_file: Path, args, tm
     name = f"bench_fresh_{workers}w_{uuid.uuid4().hex[:6]}"
     meta_db = f"airflow_{name}"
     conn = connect(admin, autocommit=True)
-    conn.cursor().execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    with conn.cursor() as cur:
+        # A template must have no sessions: dbt, run in this process, keeps its connections.
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (template,),
+        )
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     conn.close()
     url = PgParams.from_url(admin).url(dbname=name)
     meta = PgParams.from_url(ensure_database(admin, meta_db)).url(driver="psycopg2")
