@@ -286,7 +286,7 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 RENDER_STATE_JS = """
 const holders = Array.from(
   document.querySelectorAll('[data-test="dashboard-component-chart-holder"]'))
-  .filter(h => !h.querySelector('.dashboard-markdown'));
+  .filter(h => h.querySelector('[data-test="slice-header"]'));  // charts, not markdown
 return holders.map(h => {
   const title = h.querySelector(
     '[data-test="slice-header"] .header-title, [data-test="editable-title"]');
