@@ -233,15 +233,14 @@ def deliver(url: str, job: Job, dest, *, retry: Retry | None = None) -> tuple[in
         send = lambda: send_email(dest, job.package, subject=subject, body=job.body)  # noqa: E731
     else:
         send = lambda: send_folder(dest, job.package)  # noqa: E731
-    receipts: list[str] = []
 
     def on_attempt(n: int, error: str | None) -> None:
         if error is not None:
             _attempted(url, delivery_id, error)
 
     try:
-        receipts.append(with_retries(send, retry or Retry(), on_attempt))
+        receipt = with_retries(send, retry or Retry(), on_attempt)
     except DeliveryError as exc:
         raise DeliveryError(f"{job.subscriber} -> {dest_id}: {exc}") from exc
-    _attempted(url, delivery_id, None, receipts[0])
+    _attempted(url, delivery_id, None, receipt)
     return delivery_id, "delivered"

@@ -17,7 +17,7 @@ import io
 import json
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -72,7 +72,6 @@ class Package:
     readme: str
     tables: list[Table]
     formats: list[str]
-    extra_files: dict[str, bytes] = field(default_factory=dict)  # e.g. a digest's text
 
 
 def _cell(value: Any) -> str:
@@ -219,7 +218,7 @@ def _schema(table: Table) -> dict[str, Any]:
 
 def build_files(pkg: Package, *, stamp: datetime) -> dict[str, bytes]:
     """Every file of the package by its path inside the zip, datapackage.json included."""
-    files: dict[str, bytes] = dict(pkg.extra_files)
+    files: dict[str, bytes] = {}
     resources = []
     for t in pkg.tables:
         if "csv" in pkg.formats or not pkg.formats:
@@ -268,16 +267,6 @@ def build_files(pkg: Package, *, stamp: datetime) -> dict[str, bytes]:
                 "description": "Every table as a sheet, after a `columns` sheet documenting them.",
             }
         )
-    for name in sorted(pkg.extra_files):
-        resources.append(
-            {
-                "name": re.sub(r"[^a-z0-9_]", "_", name.lower()),
-                "type": "file",
-                "path": name,
-                "scheme": "file",
-                "format": name.rsplit(".", 1)[-1],
-            }
-        )
     files["README.md"] = pkg.readme.encode("utf-8")
     for res in resources:
         data = files[res["path"]]
@@ -311,7 +300,6 @@ class Built:
     path: Path
     sha256: str
     size: int
-    files: tuple[str, ...]
 
 
 def write_package(pkg: Package, out_dir: Path, *, stamp: datetime) -> Built:
@@ -322,4 +310,4 @@ def write_package(pkg: Package, out_dir: Path, *, stamp: datetime) -> Built:
     tmp = path.with_suffix(".zip.part")
     tmp.write_bytes(data)
     tmp.replace(path)
-    return Built(path.name, path, sha256(data), len(data), tuple(sorted(files)))
+    return Built(path.name, path, sha256(data), len(data))

@@ -183,7 +183,7 @@ def test_killed_upload_leaves_no_partial_file_under_the_final_name(
                 dest = SftpDestination(type="sftp", name="x", connection="AIRFLOW_CONN_EXTRACTS_DE_SFTP",
                                        path="/incoming/monitor", known_hosts={str(known)!r})
                 p = Path({str(big)!r})
-                send_sftp(dest, Built("pkg.zip", p, "0" * 64, p.stat().st_size, ()))
+                send_sftp(dest, Built("pkg.zip", p, "0" * 64, p.stat().st_size))
             """),
         ],
         env={**os.environ},
