@@ -103,6 +103,8 @@ def test_gate_checks_catch_a_corrupted_mart(warehouse_url: str, tmp_path: Path) 
     assert {(c.target, c.check_name) for c in gate.failures} == {
         ("marts.mart_city_area_daily.attention_share", "expect_column_values_to_be_between"),
         ("marts.mart_city_area_daily.city_code", "expect_column_values_to_match_regex"),
+        ("marts.mart_city_area_daily.city_code", "expect_column_values_to_be_in_set"),
+        ("marts.mart_city_area_daily.attention_share", "attention_share_is_posts_over_city_posts"),
     }
 
     # A published model that declares no suite blocks: nothing reaches users unchecked.
