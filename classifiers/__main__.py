@@ -7,6 +7,7 @@
     python -m classifiers train [--data DIR] [--out DIR] [--only sentiment,hate,areas]
     python -m classifiers evaluate [--data DIR] [--report docs/evaluation.md]
     python -m classifiers versions                      # the model version of every task
+    python -m classifiers agreement                     # inter-annotator agreement (areas)
     python -m classifiers warehouse classify [--batch-size N] [--limit N] [--tasks a,b]
     python -m classifiers warehouse reclassify [--source S] [--since D] [--until D]
                                                [--post-ids FILE] [--tasks a,b]
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="also evaluate heads retrained on this encoder precision ('' to skip)")  # fmt: skip
 
     sub.add_parser("versions", help="print the model version of every task")
+    sub.add_parser("agreement", help="per-area agreement of the doubly annotated posts")
 
     w = sub.add_parser("warehouse", help="classify posts in the warehouse")
     w.add_argument("--url", default=None, help="default MONITOR_WAREHOUSE_URL")
@@ -108,6 +110,17 @@ def main(argv: list[str] | None = None) -> int:
             report=args.report or REPORT,
             compare_precision=args.compare_precision or None,
         )
+        return 0
+    if args.command == "agreement":
+        from classifiers.annotations import agreement
+        from classifiers.areas import load_taxonomy
+
+        rows, same, total = agreement(load_taxonomy().ids)
+        print(f"{'area':32} {'a':>4} {'b':>4} {'kappa':>6}")
+        for r in rows:
+            kappa = "-" if r.kappa is None else f"{r.kappa:.2f}"
+            print(f"{r.area:32} {r.positives_a:>4} {r.positives_b:>4} {kappa:>6}")
+        print(f"identical label sets: {same} of {total}")
         return 0
     if args.command == "versions":
         from classifiers.bundle import Classifier

@@ -45,9 +45,17 @@ class Example:
         return split_of(self.dataset, self.text)
 
 
+def _digest(dataset: str, text: str) -> str:
+    return hashlib.sha256(f"{dataset}\0{text}".encode()).hexdigest()
+
+
 def split_of(dataset: str, text: str) -> str:
-    digest = hashlib.sha256(f"{dataset}\0{text}".encode()).hexdigest()
-    return "test" if int(digest, 16) % 100 < TEST_PERCENT else "train"
+    return "test" if int(_digest(dataset, text), 16) % 100 < TEST_PERCENT else "train"
+
+
+def key_of(dataset: str, text: str) -> str:
+    """The key by which the project's own labels of a post are stored, without its text."""
+    return _digest(dataset, text)[:16]
 
 
 # A run of characters that cp1252 can encode, starting with a typical lead byte of a UTF-8
