@@ -26,7 +26,6 @@ import json
 import logging
 import multiprocessing
 import os
-import resource
 import sys
 import time
 import uuid
@@ -141,7 +140,10 @@ def _child(fn_name: str, url: str, out: str, queue) -> None:
     t = time.perf_counter()
     result = globals()[fn_name](url, Path(out))
     result["seconds"] = round(time.perf_counter() - t, 1)
-    result["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    # VmHWM, not ru_maxrss: the latter survives exec and would report the parent's peak.
+    status = Path("/proc/self/status").read_text()
+    hwm_kib = int(next(x for x in status.splitlines() if x.startswith("VmHWM:")).split()[1])
+    result["peak_rss_mib"] = round(hwm_kib / 1024, 1)
     queue.put(result)
 
 

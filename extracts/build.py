@@ -12,10 +12,10 @@ from __future__ import annotations
 import csv
 from datetime import datetime
 
-from core.publications import Publication, load_publications
+from core.publications import Publication
 from core.reference import seed_file
 from core.settings import load_settings
-from extracts.config import LABELS_SEED, Subscriber, geo_column, time_column
+from extracts.config import LABELS_SEED, Subscriber, geo_column, publications, time_column
 from extracts.config import License as LicenseSpec
 from extracts.package import Package, Table
 from extracts.periods import Interval
@@ -169,7 +169,7 @@ def extract_package(
     snap: Snapshot, sub: Subscriber, interval: Interval, license_spec: LicenseSpec
 ) -> tuple[Package, PublicationRecord]:
     record = snap.publication()
-    pubs = {p.table: p for p in load_publications()}
+    pubs = {p.table: p for p in publications()}
     scope = snap.resolve_scope(sub.scope.countries, sub.scope.cities)
     label_map = labels()
     tables = [

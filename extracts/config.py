@@ -11,6 +11,7 @@ never in the file: a destination names the environment variable (usually an Airf
 from __future__ import annotations
 
 import csv
+import functools
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -151,6 +152,21 @@ class ExtractsConfig(_Strict):
     subscribers: list[Subscriber]
 
 
+@functools.lru_cache(maxsize=4)
+def _publications_of(path: str, mtime_ns: int) -> tuple[Publication, ...]:
+    return load_publications(Path(path))
+
+
+def publications() -> tuple[Publication, ...]:
+    """The manifest's publications, parsed once per manifest version (a package build asks for
+    them every time; the manifest is megabytes of JSON)."""
+    path = load_settings().manifest_path
+    try:
+        return _publications_of(str(path), path.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return load_publications(path)
+
+
 def label_languages(seeds: Path | None = None) -> set[str]:
     with seed_file(LABELS_SEED, seeds).open(encoding="utf-8") as f:
         return {row["lang"] for row in csv.DictReader(f)}
@@ -219,6 +235,10 @@ def _check(sub: Subscriber, pubs: dict[str, Publication], langs: set[str]) -> It
                 yield f"contents[{i}].filters: {col!r} is not a column of {content.table}"
 
 
+def _manifest_publications() -> tuple[Publication, ...]:
+    return publications()
+
+
 def parse_config(
     raw: Any, *, source: str, publications: tuple[Publication, ...] | None = None
 ) -> ExtractsConfig:
@@ -239,7 +259,7 @@ def parse_config(
             else:
                 problems.append(f"{'.'.join(map(str, loc))}: {e['msg']}")
         raise ConfigError(f"{source}: " + "; ".join(problems)) from None
-    pubs = {p.table: p for p in (publications or load_publications())}
+    pubs = {p.table: p for p in (publications or _manifest_publications())}
     langs = label_languages()
     problems = []
     if len(set(names)) != len(names):

@@ -13,11 +13,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from urllib.parse import quote
 
-from core.publications import load_publications
 from core.settings import load_settings
 from extracts.build import provenance
 from extracts.config import License as LicenseSpec
-from extracts.config import Subscriber
+from extracts.config import Subscriber, publications
 from extracts.package import Package, Table
 from extracts.periods import Interval
 from extracts.read import PublicationRecord, Query, Snapshot
@@ -114,7 +113,7 @@ def digest_package(
     rows, scope = new_spikes(snap, sub, interval, reported)
     if not rows:
         return None, record, []
-    pub = next(p for p in load_publications() if p.table == "mart_focal_points")
+    pub = next(p for p in publications() if p.table == "mart_focal_points")
     types = snap.column_types(pub.table)
     cols = [
         {

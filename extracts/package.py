@@ -148,7 +148,7 @@ def _normalise_zip(data: bytes, *, replace: dict[str, bytes] | None = None) -> b
             info = zipfile.ZipInfo(name, ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            dst.writestr(info, body, compresslevel=9)
+            dst.writestr(info, body, compresslevel=6)
     return out.getvalue()
 
 
@@ -290,7 +290,7 @@ def zip_bytes(files: dict[str, bytes], folder: str) -> bytes:
             info = zipfile.ZipInfo(f"{folder}/{path}", ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            z.writestr(info, files[path], compresslevel=9)
+            z.writestr(info, files[path], compresslevel=6)
     return out.getvalue()
 
 
