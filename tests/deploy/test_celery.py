@@ -132,7 +132,7 @@ def _worker_of(stack: Stack, pid: int) -> str | None:
     return None
 
 
-@pytest.mark.timeout(3000)
+@pytest.mark.timeout(7200)
 def test_two_celery_workers_survive_a_killed_worker_with_identical_marts(
     warehouse_url: str,
     pg_admin_url: str,
@@ -193,7 +193,7 @@ def test_two_celery_workers_survive_a_killed_worker_with_identical_marts(
             index, worker = killed
 
             progress = Progress(meta, warehouse_url, say=lambda line: None)
-            progress.wait_for_publication(stack, timeout=1800)
+            progress.wait_for_publication(stack, timeout=4800)
 
         tries = _query(
             meta,
