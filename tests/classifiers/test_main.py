@@ -89,25 +89,3 @@ def test_cli_errors_are_clear(tmp_path: Path, shared: Classifier) -> None:
     (tmp_path / "x.txt").write_text("id,text\n", encoding="utf-8")
     with pytest.raises(InputError, match="unknown format"):
         classify_file(tmp_path / "x.txt", tmp_path / "o.ndjson", classifier=shared)
-
-
-def test_classify_posts_dag_is_triggered_by_raw_posts_and_emits_classifications(
-    tmp_path_factory,
-) -> None:
-    import os
-
-    os.environ.setdefault("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
-    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    from airflow.dag_processing.dagbag import DagBag
-
-    from core.settings import REPO_ROOT
-
-    bag = DagBag(dag_folder=str(REPO_ROOT / "dags" / "classify_posts.py"))
-    assert bag.import_errors == {}
-    dag = bag.dags["classify_posts"]
-    assert [a.name for a in dag.timetable.asset_condition.objects] == ["raw_posts"]
-    [task] = dag.tasks
-    assert [o.name for o in task.outlets] == ["post_classifications"]
-    assert task.outlets[0].uri.endswith("/monitor/ml/classified_posts")
-    assert task.retries >= 1 and task.owner == "ml-engineering"
-    assert dag.max_active_runs == 1
