@@ -87,8 +87,9 @@ def one_process_reference(url: str, home: Path, monkeypatch: pytest.MonkeyPatch)
     from extractors.social import jobs
     from monitor import pipeline
 
-    monkeypatch.setenv("MONITOR_HOME", str(home))
+    # The encoder of the checkout, looked up before MONITOR_HOME points elsewhere.
     monkeypatch.setenv("MONITOR_ENCODER_PATH", default_model_path())
+    monkeypatch.setenv("MONITOR_HOME", str(home))
     jobs.prepare(url)
     jobs.ingest(url, "local_imports", pepper=TEST_PEPPER)
     register_versions(url)
