@@ -8,6 +8,7 @@ without a restart; Ctrl-C (SIGINT) stops every process the command started."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -140,8 +141,7 @@ def test_bin_run_system_publishes_picks_up_new_files_and_stops_on_ctrl_c(
         # A file dropped now lands with the next scheduled run and is published, no restart.
         progress = Progress(meta_url, warehouse_url, say=lambda line: None)
         before = progress.publications()
-        write_posts(posts_dir / "later.ndjson", LATER, seed=11)
-        os.utime(posts_dir / "later.ndjson")
+        _write_later(tmp_path / "later.ndjson", posts_dir / "later.ndjson")
         deadline = time.monotonic() + 1800
         while progress.publications() <= before:
             assert proc.poll() is None, out.text()[-4000:]
@@ -164,6 +164,19 @@ def test_bin_run_system_publishes_picks_up_new_files_and_stops_on_ctrl_c(
     assert "stopping ..." in out.text()
     assert len(seen) >= 4, "the command started no processes?"
     assert not survivors, f"processes left running after Ctrl-C: {survivors}"
+
+
+def _write_later(scratch: Path, target: Path) -> None:
+    """Demo posts of their own natural keys (the generator numbers every stream from 0), moved
+    into the import folder in one step, as a finished upload would arrive."""
+    write_posts(scratch, LATER, seed=11)
+    lines = [json.loads(line) for line in scratch.read_text(encoding="utf-8").splitlines()]
+    for post in lines:
+        post["external_id"] = "later-" + post["external_id"]
+    scratch.write_text(
+        "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in lines), encoding="utf-8"
+    )
+    os.replace(scratch, target)
 
 
 def _rejected(url: str) -> int:
