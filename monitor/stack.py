@@ -5,8 +5,8 @@ production DAGs unpaused; progress read from Airflow's metadata and the warehous
 
     with Stack(env, logs) as stack:
         stack.start_airflow()
-        stack.unpause(PRODUCTION_DAGS)
-        Progress(...).wait_for_publication(stack)
+        stack.unpause(PRODUCTION_DAGS, metadata_url)
+        Progress(metadata_url, warehouse_url).wait_for_publication(stack)
 """
 
 from __future__ import annotations
@@ -286,10 +286,10 @@ class Progress:
             self.poll()
             time.sleep(self.interval)
 
-    def wait_for_publication(self, stack: Stack, *, after: int = 0, timeout: float = 3600) -> float:
-        """Until more than `after` publications carry classified posts; return the seconds."""
+    def wait_for_publication(self, stack: Stack, *, timeout: float = 3600) -> float:
+        """Until a publication carries classified posts; return the seconds it took."""
         started = time.monotonic()
-        while self.publications() <= after:
+        while not self.publications():
             stack.check()
             if time.monotonic() - started > timeout:
                 raise StackError(f"no publication within {timeout:.0f} s; see {stack.logs}")
