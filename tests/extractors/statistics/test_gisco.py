@@ -79,8 +79,8 @@ def _fixture() -> bytes:
                     "NUTS3_2021": "SE224",
                 },
             },
-            # Not in the seed: added from GISCO.
-            _feature("DE027C", "Freiburg im Breisgau", "DE131", 7.8421, 47.9990),
+            # A code the seed lacks (as a new GISCO revision would bring): added from GISCO.
+            _feature("DE555C", "Waldkirch", "DE131", 7.8421, 47.9990),
             # In GISCO but outside the map's extent (Réunion): landed, not added to dim_cities.
             _feature("FR205C", "Saint-Denis (Réunion)", "FRY40", 55.4481, -20.8823),
             # A greater city and a malformed code: skipped, rejected.
@@ -97,7 +97,7 @@ def test_geometry_point_and_parsing() -> None:
     )
     assert (round(lon, 9), round(lat, 9)) == (1.0, 1.0)
     cities, rejected = parse_gisco_cities(_fixture())
-    assert [c.city_code for c in cities] == ["AT001C", "DE004C", "SE003C", "DE027C", "FR205C"]
+    assert [c.city_code for c in cities] == ["AT001C", "DE004C", "SE003C", "DE555C", "FR205C"]
     assert [r[1] for r in rejected] == ["not an Urban Audit city code: 'XX1C'"]
     vienna = cities[0]
     assert (vienna.is_capital, vienna.nuts3_code, vienna.fua_code) == (True, "AT130", "AT001F")
@@ -132,7 +132,7 @@ def test_gisco_cities_reach_dim_cities(warehouse_url: str, server: ReplayServer)
     }
     assert not server.requests
     seed_codes = requested_city_codes(warehouse_url, local_config(server.url))
-    assert "DE027C" not in seed_codes
+    assert "DE555C" not in seed_codes
 
     # What the ingest_statistics DAG's load_cities task runs, with cities.source = gisco.
     report = load_reference_cities(
@@ -143,7 +143,7 @@ def test_gisco_cities_reach_dim_cities(warehouse_url: str, server: ReplayServer)
     assert _rows(warehouse_url, "SELECT source, reason FROM raw.rejected_records") == [
         ("gisco:urau_cities", "not an Urban Audit city code: 'XX1C'")
     ]
-    assert report["added"] == ["DE027C", "FR205C"]
+    assert report["added"] == ["DE555C", "FR205C"]
     assert report["rejected"] == 1
     assert "SE003C" not in report["not_in_gisco"] and "NL037C" in report["not_in_gisco"]
     # The fixture's NUTS 3 codes and names are the seed's: no disagreement reported.
@@ -154,7 +154,7 @@ def test_gisco_cities_reach_dim_cities(warehouse_url: str, server: ReplayServer)
     # With cities.source = gisco, Eurostat is asked for the added cities too.
     codes = requested_city_codes(warehouse_url, cfg)
     assert codes[: len(seed_codes)] == seed_codes and codes[len(seed_codes) :] == [
-        "DE027C",
+        "DE555C",
         "FR205C",
     ]
 
@@ -179,7 +179,7 @@ def test_gisco_cities_reach_dim_cities(warehouse_url: str, server: ReplayServer)
     assert added == [
         ("AT001C", "Vienna", "Wien", "AT", "AT13", "AT130", 48.2084, 1658062, "seed+gisco"),
         ("DE004C", "Cologne", "Köln", "DE", "DEA2", "DEA23", 50.9384, 1015681, "seed+gisco"),
-        ("DE027C", "Freiburg im Breisgau", "Freiburg im Breisgau", "DE", "DE13", "DE131",
+        ("DE555C", "Waldkirch", "Waldkirch", "DE", "DE13", "DE131",
          47.9990, None, "gisco"),
         ("SE003C", "Malmö", "Malmö", "SE", "SE22", "SE224", 55.6053, 284635, "seed+gisco"),
     ]  # fmt: skip
@@ -188,7 +188,7 @@ def test_gisco_cities_reach_dim_cities(warehouse_url: str, server: ReplayServer)
     # The added city is found by its name; the seed's aliases are untouched.
     assert _rows(
         warehouse_url,
-        "SELECT alias_type FROM marts.dim_city_aliases WHERE city_code = 'DE027C' ORDER BY 1",
+        "SELECT alias_type FROM marts.dim_city_aliases WHERE city_code = 'DE555C' ORDER BY 1",
     ) == [("english",), ("native",)]
 
 
