@@ -17,7 +17,7 @@ from airflow.sdk import dag, task
 
 from core.settings import load_settings, require_pepper, require_warehouse_url
 from monitor import lifecycle
-from monitor.orchestration import PUBLISHED_MARTS, io_retries
+from monitor.orchestration import PUBLISHED_MARTS, default_args, io_retries
 
 
 @dag(
@@ -27,7 +27,7 @@ from monitor.orchestration import PUBLISHED_MARTS, io_retries
     catchup=False,
     max_active_runs=1,
     tags=["privacy", "erasure", "lifecycle"],
-    default_args={"owner": "data-engineering", **io_retries(timedelta(minutes=10))},
+    default_args=default_args("data-engineering", **io_retries(timedelta(minutes=10))),
     doc_md=__doc__,
 )
 def erasure():

@@ -15,7 +15,7 @@ from airflow.sdk import dag, task
 
 from core.settings import require_warehouse_url
 from monitor import lifecycle
-from monitor.orchestration import io_retries
+from monitor.orchestration import default_args, io_retries
 
 
 @dag(
@@ -25,7 +25,7 @@ from monitor.orchestration import io_retries
     catchup=False,  # each run purges everything before its cutoff: missed days need no replay
     max_active_runs=1,
     tags=["privacy", "retention", "lifecycle"],
-    default_args={"owner": "data-engineering", **io_retries(timedelta(minutes=30))},
+    default_args=default_args("data-engineering", **io_retries(timedelta(minutes=30))),
     doc_md=__doc__,
 )
 def retention():
