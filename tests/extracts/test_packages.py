@@ -112,6 +112,10 @@ def test_ministry_package_figures_scope_suppression_and_metadata(
     monthly = next(r for r in desc["resources"] if r["name"] == "mart_city_area_monthly")
     posts = next(f for f in monthly["schema"]["fields"] if f["name"] == "posts")
     assert posts["type"] == "integer" and "withheld" in posts["description"]
+    # Units come from the columns' meta.unit in the dbt docs; identifiers carry none.
+    units = {f["name"]: f.get("unit") for f in monthly["schema"]["fields"]}
+    assert units["posts"] == "posts" and units["attention_share"] == "share (0-1)"
+    assert units["mean_sentiment"] == "polarity (-1 to 1)" and units["city_code"] is None
 
     # Every checksum holds, and Frictionless validates the package (schemas, hashes, sizes).
     for line in files["SHA256SUMS"].decode().splitlines():
