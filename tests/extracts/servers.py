@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncssh
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 USER, PASSWORD = "ministry", "s3cret-sftp"
 
@@ -122,12 +123,30 @@ class _Mailbox:
 
 
 class SmtpServer:
-    """aiosmtpd on 127.0.0.1; refuses the first `refuse` messages with a 554."""
+    """aiosmtpd on 127.0.0.1; refuses the first `refuse` messages with a 554. With `tls`, a
+    certificate for 127.0.0.1 (written to `tls`/cert.pem, for the client to trust) and STARTTLS
+    required before anything else; with `login`, AUTH (only over TLS) as that user and password."""
 
-    def __init__(self, *, refuse: int = 0) -> None:
+    def __init__(
+        self, *, refuse: int = 0, tls: Path | None = None, login: tuple[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.box = _Mailbox(refuse)
-        self._controller = Controller(self.box, hostname="127.0.0.1", port=self.port)
+        self.logins: list[str] = []
+        options: dict = {}
+        if tls is not None:
+            options.update(tls_context=_tls_context(tls), require_starttls=True)
+        if login is not None:
+
+            def check(server, session, envelope, mechanism, auth_data):
+                ok = (auth_data.login.decode(), auth_data.password.decode()) == login
+                if ok:
+                    self.logins.append(auth_data.login.decode())
+                # handled=False: aiosmtpd then answers 535 itself (its default is silence).
+                return AuthResult(success=ok, handled=False)
+
+            options.update(authenticator=check, auth_required=True, auth_require_tls=True)
+        self._controller = Controller(self.box, hostname="127.0.0.1", port=self.port, **options)
 
     @property
     def messages(self) -> list:
@@ -142,3 +161,46 @@ class SmtpServer:
 
     def __exit__(self, *exc) -> None:
         self._controller.stop()
+
+
+def _tls_context(folder: Path):
+    """A server context with a fresh self-signed certificate for 127.0.0.1."""
+    import datetime
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return context
