@@ -27,7 +27,8 @@ class Role(StrEnum):
     """The warehouse's roles: what each stage and reader may do."""
 
     LOADER = "monitor_loader"  # writes raw.* and ml.* (ingestion, classification)
-    TRANSFORMER = "monitor_transformer"  # dbt and the quality gate: marts.*, quality.*
+    TRANSFORMER = "monitor_transformer"  # dbt: staging.*, intermediate.*, marts.*
+    GATE = "monitor_gate"  # the quality gate: reads marts.*, the only writer of quality.*
     PUBLISHER = "monitor_publisher"  # publish: the only writer of published.*, published_detail.*
     BI = "monitor_bi"  # Superset: reads published.* only
     EXTRACTS = "monitor_extracts"  # scheduled extracts: reads published.* only

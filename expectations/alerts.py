@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 
 def record_alert(url: str, message: str, *, dag_id=None, task_id=None, run_id=None) -> None:
-    with connection(url, role=Role.TRANSFORMER) as conn, conn.cursor() as cur:
+    with connection(url, role=Role.GATE) as conn, conn.cursor() as cur:
         cur.execute(
             "INSERT INTO quality.alerts (dag_id, task_id, run_id, gate_run_id, message) "
             "VALUES (%s, %s, %s, (SELECT gate_run_id FROM quality.gate_runs "

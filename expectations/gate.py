@@ -16,6 +16,9 @@ The gate binds its verdict to the data: it fingerprints the validated tables
 the run. Data that changed while the suites ran fails the blocking check
 `marts_unchanged_during_gate`; `publication.publish` recomputes the fingerprint and refuses a
 run that validated other data.
+
+Every session of the gate acts as `monitor_gate`, which reads the marts and is the only role that
+writes `quality.*`: dbt's transformer role can read a verdict, never record one.
 """
 
 from __future__ import annotations
@@ -111,7 +114,7 @@ def _undeclared(publications: tuple[Publication, ...], schema: str) -> list[Chec
 
 
 def _parameters(url: str, schema: str) -> dict[str, list[str]]:
-    with connection(url) as conn, conn.cursor() as cur:
+    with connection(url, role=Role.GATE) as conn, conn.cursor() as cur:
         cur.execute(f"SELECT area_id FROM {schema}.dim_integration_areas ORDER BY 1")
         area_ids = [r[0] for r in cur.fetchall()]
         cur.execute(f"SELECT country_code FROM {schema}.dim_countries ORDER BY 1")
@@ -140,7 +143,7 @@ def _resolve(kwargs: dict[str, Any], params: dict[str, list[str]], schema: str) 
 
 def fingerprint(url: str, tables: list[str], schema: str = "marts") -> str:
     """The content fingerprint of `schema`.`tables` (publish computes the same)."""
-    with connection(url, role=Role.TRANSFORMER) as conn, conn.cursor() as cur:
+    with connection(url, role=Role.GATE) as conn, conn.cursor() as cur:
         cur.execute("SELECT quality.tables_fingerprint(%s, %s)", (schema, sorted(tables)))
         return cur.fetchone()[0]
 
@@ -172,8 +175,11 @@ def validate(
     params = _parameters(url, schema)
     context = gx.get_context(mode="ephemeral")
     # add_sql, not add_postgres: the latter rejects Unix-socket URLs (no host in the netloc).
+    # Every session of GX's engine acts as the gate role from its start (libpq `options`).
     datasource = context.data_sources.add_sql(
-        "warehouse", connection_string=PgParams.from_url(url).url(driver="psycopg2")
+        "warehouse",
+        connection_string=PgParams.from_url(url).url(driver="psycopg2"),
+        kwargs={"connect_args": {"options": f"-c role={Role.GATE.value}"}},
     )
     for spec in load_suites(publications, suites_dir):
         asset = datasource.add_table_asset(
@@ -266,7 +272,7 @@ def volume_checks(url: str, schema: str = "marts") -> list[CheckResult]:
                trail.avg_posts, trail.history_days
         FROM last, trail
     """
-    with connection(url) as conn, conn.cursor() as cur:
+    with connection(url, role=Role.GATE) as conn, conn.cursor() as cur:
         cur.execute(query)
         day, posts, avg_posts, history = cur.fetchone()
     observed = json.dumps(
@@ -288,7 +294,7 @@ def volume_checks(url: str, schema: str = "marts") -> list[CheckResult]:
 
 
 def _record(url: str, gate: GateResult) -> None:
-    with connection(url, role=Role.TRANSFORMER) as conn, conn.cursor() as cur:
+    with connection(url, role=Role.GATE) as conn, conn.cursor() as cur:
         cur.execute(
             "INSERT INTO quality.gate_runs (gate_run_id, finished_at, passed, summary, fingerprint) "
             "VALUES (%s, now(), %s, %s, %s)",

@@ -15,13 +15,20 @@ from pathlib import Path
 
 import pytest
 
-from core.db import drop_database, ensure_database
+from core.db import LOGIN_ROLES, drop_database, ensure_database, set_login_passwords
 from core.embedded import start_embedded, stop_embedded
 from core.migrate import migrate
 from core.settings import REPO_ROOT
 
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 TEST_PEPPER = "test-pepper-0123456789abcdef"
+# The reader logins' password on a test server (the embedded server requires one; roles and
+# their passwords are the server's, shared by every test database on it).
+TEST_LOGIN_PASSWORD = "test-login-password-0123"
+
+
+def set_test_passwords(url: str) -> None:
+    set_login_passwords(url, dict.fromkeys(LOGIN_ROLES, TEST_LOGIN_PASSWORD))
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +57,7 @@ def fresh_database(pg_admin_url: str) -> Iterator[str]:
 @pytest.fixture
 def warehouse_url(fresh_database: str) -> str:
     migrate(fresh_database)
+    set_test_passwords(fresh_database)
     return fresh_database
 
 

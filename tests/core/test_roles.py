@@ -4,18 +4,21 @@ nothing else (docs/privacy.md, "Roles")."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg2
 import pytest
 
 from core.db import LOGIN_ROLES, PgParams, Role, connection, drop_database, ensure_database
+from tests.conftest import TEST_LOGIN_PASSWORD
 
 
 def _login(url: str, role: str) -> psycopg2.extensions.connection:
-    return psycopg2.connect(PgParams.from_url(url).url(user=role))
+    return psycopg2.connect(PgParams.from_url(url).url(user=role, password=TEST_LOGIN_PASSWORD))
 
 
-@pytest.mark.parametrize("role", [Role.LOADER, Role.TRANSFORMER, Role.PUBLISHER])
+@pytest.mark.parametrize("role", [Role.LOADER, Role.TRANSFORMER, Role.GATE, Role.PUBLISHER])
 def test_group_roles_cannot_log_in(warehouse_url: str, role: Role) -> None:
     with pytest.raises(psycopg2.OperationalError, match="not permitted to log in"):
         _login(warehouse_url, role).close()
@@ -81,3 +84,61 @@ def test_transformer_cannot_write_published(warehouse_url: str) -> None:
         conn.cursor() as cur,
     ):
         cur.execute("CREATE TABLE published.forged (x int)")
+
+
+@contextmanager
+def member_login(url: str, group: Role) -> Iterator[psycopg2.extensions.connection]:
+    """A login of its own that is a member of `group` only (as dbt's login would be), connected
+    with its password; dropped afterwards."""
+    name, password = f"monitor_test_{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+    with connection(url) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE ROLE {name} LOGIN PASSWORD '{password}' IN ROLE {group}")
+    try:
+        conn = psycopg2.connect(PgParams.from_url(url).url(user=name, password=password))
+        try:
+            yield conn
+        finally:
+            conn.close()
+    finally:
+        with connection(url) as conn, conn.cursor() as cur:
+            cur.execute(f"DROP ROLE {name}")
+
+
+GATE_TABLES = ("quality.gate_runs", "quality.check_results", "quality.alerts")
+
+
+def test_only_the_gate_writes_its_verdicts(warehouse_url: str) -> None:
+    owners = _privilege(warehouse_url, "array_agg(DISTINCT tableowner::text) FROM pg_tables "
+                        "WHERE schemaname = 'quality'")  # fmt: skip
+    assert owners == [Role.GATE.value]
+    with connection(warehouse_url, role=Role.GATE) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO quality.gate_runs (gate_run_id, passed) VALUES ('g1', false)")
+    forgeries = (
+        "INSERT INTO quality.gate_runs (gate_run_id, finished_at, passed, fingerprint) "
+        "VALUES ('forged', now(), true, 'x')",
+        "UPDATE quality.gate_runs SET passed = true",
+        "DELETE FROM quality.gate_runs",
+        "INSERT INTO quality.check_results (gate_run_id, suite, check_name, target, severity, "
+        "success) VALUES ('g1', 's', 'c', 't', 'blocking', true)",
+        "INSERT INTO quality.alerts (message) VALUES ('x')",
+        "CREATE TABLE quality.forged (x int)",
+    )
+    with member_login(warehouse_url, Role.TRANSFORMER) as conn:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for table in GATE_TABLES:  # it reads them
+                cur.execute(f"SELECT count(*) FROM {table}")
+            for statement in forgeries:
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                    cur.execute(statement)
+    # Nor through SET ROLE from the owner's login, as dbt and the pipeline connect.
+    for statement in forgeries[:2]:
+        with (
+            pytest.raises(psycopg2.errors.InsufficientPrivilege),
+            connection(warehouse_url, role=Role.TRANSFORMER) as conn,
+            conn.cursor() as cur,
+        ):
+            cur.execute(statement)
+    rows = _privilege(warehouse_url, "array_agg(gate_run_id || ':' || passed) "
+                      "FROM quality.gate_runs")  # fmt: skip
+    assert rows == ["g1:false"]

@@ -7,8 +7,10 @@ import psycopg2
 import pytest
 
 from core.db import Role, connection
+from core.publications import load_publications
 from expectations.gate import validate
 from publication import publish
+from tests.core.test_roles import member_login
 from tests.expectations.conftest import K, built, published_checksum, query, restored
 
 __all__ = ["built"]  # the module-scoped warehouse fixture
@@ -85,3 +87,39 @@ def test_only_the_publisher_writes_published(built: str) -> None:
         conn.cursor() as cur,
     ):
         cur.execute("UPDATE marts.dim_cities SET city_name = 'x'")
+
+
+def test_the_transformer_cannot_forge_a_passing_gate_run(built: str) -> None:
+    """dbt's role builds failing data and writes a passing verdict for it: refused, and publish
+    finds no gate run to publish it with."""
+    before = published_checksum(built)
+    with restored(built, "mart_city_area_daily"):
+        query(built, "UPDATE marts.mart_city_area_daily SET attention_share = 1.5")
+        failed = validate(built)
+        assert not failed.passed
+        tables = sorted(p.table for p in load_publications())
+        with member_login(built, Role.TRANSFORMER) as conn:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("SELECT quality.tables_fingerprint('marts', %s)", (tables,))
+                (current,) = cur.fetchone()
+                assert current == failed.fingerprint
+                for statement, args in (
+                    ("INSERT INTO quality.gate_runs (gate_run_id, finished_at, passed, summary, "
+                     "fingerprint) VALUES ('forged', now(), true, 'PASSED', %s)", (current,)),
+                    ("UPDATE quality.gate_runs SET passed = true WHERE gate_run_id = %s",
+                     (failed.gate_run_id,)),
+                ):  # fmt: skip
+                    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                        cur.execute(statement, args)
+        for gate_run_id in ("forged", failed.gate_run_id):
+            with pytest.raises(publish.GateNotPassed, match="did not pass"):
+                publish.publish(built, gate_run_id, k=K)
+        assert published_checksum(built) == before
+    # The gate's own run of the restored build still publishes.
+    gate = validate(built)
+    assert gate.passed
+    publish.publish(built, gate.gate_run_id, k=K)
+    assert query(
+        built, "SELECT published FROM quality.gate_runs WHERE gate_run_id = %s", (gate.gate_run_id,)
+    ) == [(True,)]
