@@ -1,5 +1,5 @@
-"""A built warehouse for the gate and publish tests: one per module, because a dbt build takes
-most of a minute. Posts come from the demo generator; every classification is the generator's
+"""A built warehouse for the gate and publish tests: built once per session (a dbt build takes
+most of a minute), copied for each module. Posts come from the demo generator; every classification is the generator's
 label ("oracle" versions, as in tests/dbt), so the build needs no encoder. Tests that change
 the marts restore them (`restored`)."""
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from psycopg2 import sql
 
 from bench.warehouse import (
     ORACLE_VERSION,
@@ -20,7 +21,7 @@ from bench.warehouse import (
     load_oracle_classifications,
     register_oracle_versions,
 )
-from core.db import drop_database, ensure_database
+from core.db import connect, drop_database, ensure_database
 from demo.generate import write_official_statistics, write_posts
 from monitor import pipeline
 from publication import publish
@@ -66,10 +67,11 @@ def _oracle_language_and_areas(url: str, posts: list[dict]) -> None:
               [(t, v, pid) for pid, _ in landed for t in ("language", "areas")])  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def built(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A warehouse built, gated and published once; yields its URL."""
-    name = f"monitor_test_{uuid.uuid4().hex[:10]}"
+@pytest.fixture(scope="session")
+def built_template(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A warehouse built, gated and published once per session; the name of that database,
+    with no session left open on it so that it can be copied."""
+    name = f"monitor_gate_tpl_{uuid.uuid4().hex[:8]}"
     url = ensure_database(pg_admin_url, name)
     try:
         imports = tmp_path_factory.mktemp("imports")
@@ -84,9 +86,67 @@ def built(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         load_oracle_classifications(url, posts)
         pipeline.build(url)
         publish.publish(url, pipeline.audit(url), k=K)
+        terminate_sessions(pg_admin_url, name)
+        yield name
+    finally:
+        drop_database(pg_admin_url, name)
+
+
+@pytest.fixture(scope="module")
+def built(pg_admin_url: str, built_template: str) -> Iterator[str]:
+    """A copy of the built, gated and published warehouse for one module (its tests change
+    the marts and publish); yields its URL."""
+    name = f"monitor_test_{uuid.uuid4().hex[:10]}"
+    url = copy_database(pg_admin_url, built_template, name)
+    try:
         yield url
     finally:
         drop_database(pg_admin_url, name)
+
+
+def terminate_sessions(admin_url: str, dbname: str) -> None:
+    """End every session on `dbname` (the gate's SQLAlchemy pool keeps some open), so that it
+    can serve as a template."""
+    conn = connect(admin_url, autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (dbname,),
+            )
+    finally:
+        conn.close()
+
+
+def copy_database(admin_url: str, template: str, name: str) -> str:
+    """CREATE DATABASE `name` TEMPLATE `template`, with the template's database privileges
+    (CONNECT, TEMPORARY: a copy starts with PostgreSQL's defaults, not the migrations' grants);
+    its URL."""
+    conn = connect(admin_url, autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            target = sql.Identifier(name)
+            cur.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(target, sql.Identifier(template))
+            )
+            cur.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(target))
+            cur.execute(
+                "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END, "
+                "a.privilege_type FROM pg_database AS d, aclexplode(d.datacl) AS a "
+                "WHERE d.datname = %s",
+                (template,),
+            )
+            for grantee, privilege in cur.fetchall():
+                who = (
+                    sql.SQL("PUBLIC") if grantee == "PUBLIC" else sql.Identifier(grantee.strip('"'))
+                )
+                cur.execute(
+                    sql.SQL("GRANT {} ON DATABASE {} TO {}").format(sql.SQL(privilege), target, who)
+                )
+    finally:
+        conn.close()
+    return ensure_database(admin_url, name)
 
 
 @contextmanager
