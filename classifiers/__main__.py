@@ -4,7 +4,7 @@
         CSV or NDJSON (.gz too) with id, text, optional lang (and city_hint, country_hint)
         -> NDJSON: id, lang, areas, area_scores, sentiment, sentiment_score, hate, hate_score,
            cities, keywords, model_version
-    python -m classifiers train [--data DIR] [--out DIR] [--only sentiment,hate,areas]
+    python -m classifiers train [--data DIR] [--out DIR] [--only sentiment,hate,calibration,areas]
     python -m classifiers evaluate [--data DIR] [--report docs/evaluation.md]
     python -m classifiers versions                      # the model version of every task
     python -m classifiers agreement                     # inter-annotator agreement (areas)
@@ -45,7 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("train", help="train the heads and calibrate the areas (needs ../shared)")
     t.add_argument("--data", type=Path, default=None, help="labelled data folder")
     t.add_argument("--out", type=Path, default=None, help="artefact folder (classifiers/heads)")
-    t.add_argument("--only", default=None, help="comma-separated: sentiment,hate,areas")
+    t.add_argument(
+        "--only",
+        default=None,
+        help="comma-separated: sentiment,hate,calibration (zero-shot areas),areas (area head)",
+    )
 
     e = sub.add_parser("evaluate", help="evaluate every task on held-out data, write the report")
     e.add_argument("--data", type=Path, default=None)
@@ -97,10 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         summary = train(
             out=args.out or default_heads_dir(),
             data_root=args.data or labelled.LABELLED_DIR,
-            tasks=_tasks(args.only) or ("sentiment", "hate", "areas"),
+            tasks=_tasks(args.only) or ("sentiment", "hate", "calibration", "areas"),
         )
         print(json.dumps(summary, indent=1))
-        return 0
+        return 0  # a skip (no labelled data) is not an error: the committed heads stay
     if args.command == "evaluate":
         from classifiers import labelled
         from classifiers.evaluate import REPORT, evaluate

@@ -12,7 +12,9 @@ language); then the areas, sentiment and hate heads run on the one vector per po
 
 Tasks and their versions (each row written to ml.* carries its task's version):
 - language   py3langid + cleaning + hint policy
-- areas      taxonomy seeds + calibration + encoder          (zero-/few-shot, classifiers.areas)
+- areas      supervised head (classifiers/heads/areas.npz, classifiers.area_head) on the
+             embedding, the zero-shot scores and keyword hits of the taxonomy seeds; without
+             that file, zero-/few-shot (seeds + calibration + encoder, classifiers.areas)
 - sentiment  trained head (classifiers/heads/sentiment.npz), bound to its encoder version
 - hate       trained head (classifiers/heads/hate.npz), bound to its encoder version
 - cities     gazetteer file + rules                           (classifiers.places)
@@ -31,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from classifiers.area_head import FILE as AREA_HEAD_FILE
+from classifiers.area_head import AreaHead
 from classifiers.areas import AreaModel, Calibration, Taxonomy, load_taxonomy
 from classifiers.embeddings import embed_posts_soon, encoder_version, load_shared_encoder
 from classifiers.keywords import KeywordHit, KeywordTracker
@@ -108,6 +112,7 @@ class Classifier:
         watchlist: Path | None = None,
         calibration: Calibration | None = None,
         heads: dict[str, LinearHead] | None = None,
+        area_head: AreaHead | bool | None = True,
     ) -> None:
         # MONITOR_CLASSIFIER_HEADS switches the deployed heads (another trained version); without
         # it, the heads of the configured encoder runtime
@@ -129,12 +134,19 @@ class Classifier:
         self.places = PlaceTagger(gazetteer, kw_by_lang)
         self._encoder = encoder
         self._areas: AreaModel | None = None
+        # area_head: True = the heads folder's areas.npz when present, False/None = zero-shot
+        self.area_head = self._load_area_head() if area_head is True else (area_head or None)
         calib = hashlib.sha256(
             json.dumps(self.calibration.to_json(), sort_keys=True).encode()
         ).hexdigest()[:8]
+        areas_version = (
+            self.area_head.version
+            if self.area_head is not None
+            else f"areas-zs-{self.taxonomy.fingerprint}-{calib}"
+        )
         self.versions = {
             "language": self.language.model_version,
-            "areas": f"areas-zs-{self.taxonomy.fingerprint}-{calib}",
+            "areas": areas_version,
             "sentiment": self.heads["sentiment"].version,
             "hate": self.heads["hate"].version,
             "cities": self.places.version,
@@ -143,8 +155,14 @@ class Classifier:
         enc = self.heads["sentiment"].encoder_version
         self.descriptions = {
             "language": self.language.description,
-            "areas": f"zero-shot prototypes (descriptions+keywords, {len(self.taxonomy.areas)} "
-            f"areas) + calibrated thresholds + keyword rule; encoder {enc}",
+            "areas": (
+                f"supervised linear head on [embedding, zero-shot scores, keyword hits] "
+                f"({len(self.taxonomy.areas)} areas), trained on annotated real posts; "
+                f"encoder {enc}"
+                if self.area_head is not None
+                else f"zero-shot prototypes (descriptions+keywords, {len(self.taxonomy.areas)} "
+                f"areas) + calibrated thresholds + keyword rule; encoder {enc}"
+            ),
             "sentiment": f"logistic regression head on {enc}; "
             f"{self.heads['sentiment'].meta.get('trained_on', '')}",
             "hate": f"logistic regression head on {enc}; {self.heads['hate'].meta.get('trained_on', '')}",
@@ -153,6 +171,21 @@ class Classifier:
         }
         digest = hashlib.sha256(json.dumps(self.versions, sort_keys=True).encode()).hexdigest()
         self.version = f"clf-{digest[:12]}"
+
+    def _load_area_head(self) -> AreaHead | None:
+        path = self.heads_dir / AREA_HEAD_FILE
+        if not path.exists():
+            return None
+        head = AreaHead.load(path)
+        if head.area_ids != self.taxonomy.ids or head.taxonomy != self.taxonomy.fingerprint:
+            # its features (zero-shot scores, keyword hits) come from other seeds: retrain
+            log.warning(
+                "area head %s was trained on taxonomy %s, the seeds are %s: zero-shot areas "
+                "until `python -m classifiers train` is run",
+                path, head.taxonomy, self.taxonomy.fingerprint,
+            )  # fmt: skip
+            return None
+        return head
 
     @property
     def encoder(self) -> Encoder:
@@ -165,6 +198,11 @@ class Classifier:
         version = encoder_version(encoder)
         for head in self.heads.values():
             head.check_encoder(version)
+        if self.area_head is not None and self.area_head.encoder_version != version:
+            raise EncoderMismatch(
+                f"the area head was trained on {self.area_head.encoder_version!r}, the encoder "
+                f"is {version!r}: retrain with `python -m classifiers train`"
+            )
         trained = self.calibration.meta.get("encoder_version")
         if trained and trained != version:
             raise EncoderMismatch(
@@ -236,7 +274,13 @@ class Classifier:
         results: list[PostResult],
     ) -> None:
         if "areas" in tasks:
-            scores, tagged = self.areas.predict(vectors, texts, langs)
+            if self.area_head is not None:
+                model = self.areas
+                scores, tagged = self.area_head.predict(
+                    vectors, model.semantic(vectors), model.keyword_hits(texts, langs)
+                )
+            else:
+                scores, tagged = self.areas.predict(vectors, texts, langs)
             ids = self.areas.area_ids
             for r, res in enumerate(results):
                 res.area_scores = {a: round(float(scores[r, j]), 4) for j, a in enumerate(ids)}

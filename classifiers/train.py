@@ -1,4 +1,4 @@
-"""`python -m classifiers train`: fit the sentiment and hate heads and calibrate the area scores.
+"""`python -m classifiers train`: fit the sentiment, hate and area heads, calibrate zero-shot areas.
 
 Reproducible: the labelled data's split is fixed by a hash of each text (classifiers.labelled),
 cross-validation folds use a fixed seed, and logistic regression (lbfgs) is deterministic; the
@@ -14,8 +14,15 @@ the cache removes for repeated runs.
 - Areas: per-area calibration (classifiers.areas.fit_calibration) on `CALIBRATION_POSTS`
   synthetic demo posts (demo, seed `CALIBRATION_SEED`), whose labels are the taxonomy
   keyword rule. The project-written area test set is never used here.
+- Area head (classifiers.area_head): a per-area ridge head on [embedding, zero-shot scores,
+  keyword hits], trained on the train split of the annotated real posts
+  (`classifiers/data/area_annotations.csv`, texts from ../shared); its configuration and
+  thresholds come from 5-fold cross-validation on that train split.
 
-Artefacts: classifiers/heads/{sentiment,hate}.npz, areas_calibration.json, MODEL_CARD.md.
+Without the labelled data (../shared absent) training is skipped with the reason, and the
+committed artefacts stay as they are.
+
+Artefacts: classifiers/heads/{sentiment,hate,areas}.npz, areas_calibration.json, MODEL_CARD.md.
 """
 
 from __future__ import annotations
@@ -31,10 +38,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from classifiers import labelled
-from classifiers.areas import AreaModel, fit_calibration, load_taxonomy
+from classifiers import annotations, area_head, labelled
+from classifiers.areas import AreaModel, Calibration, fit_calibration, load_taxonomy
 from classifiers.bundle import CALIBRATION_FILE
 from classifiers.embeddings import cached_embeddings, encoder_version, load_shared_encoder
+from classifiers.language import LanguageTask
 from classifiers.linear_head import HEADS_DIR, LinearHead
 
 if TYPE_CHECKING:
@@ -211,7 +219,111 @@ def calibrate_areas(encoder: Encoder, progress: Callable[[str], None] = _say) ->
     return cal.to_json()
 
 
-def write_model_card(out: Path, heads: dict[str, LinearHead], calibration: dict[str, Any]) -> None:
+@dataclass
+class AreaData:
+    """The annotated real posts with the area head's inputs (one row per post)."""
+
+    posts: list[annotations.AnnotatedPost]
+    vectors: np.ndarray
+    z: np.ndarray
+    hits: np.ndarray
+    labels: np.ndarray  # [n, n_areas] bool
+    langs: list[str | None]
+    area_ids: list[str]
+    taxonomy: str
+
+    @property
+    def corpora(self) -> np.ndarray:
+        return np.array([p.corpus for p in self.posts])
+
+    @property
+    def train(self) -> np.ndarray:
+        return np.array([p.split == "train" for p in self.posts])
+
+
+def load_area_data(
+    encoder: Encoder, root: Path = labelled.LABELLED_DIR, calibration: Calibration | None = None
+) -> AreaData:
+    """Annotated posts, their embeddings (the hate and sentiment caches: the annotated posts are
+    posts of those corpora), detected languages, zero-shot scores and keyword hits."""
+    taxonomy = load_taxonomy()
+    model = AreaModel(encoder, taxonomy, calibration)
+    posts = annotations.load(model.area_ids, root)
+    by_text: dict[tuple[str, str], np.ndarray] = {}
+    for task in ("hate", "sentiment"):
+        data = load_dataset(task, encoder, root)
+        for example, vector in zip(data.examples, data.vectors, strict=True):
+            by_text.setdefault((example.dataset, example.text), vector)
+    vectors = np.stack([by_text[(p.dataset, p.text)] for p in posts])
+    texts = [p.text for p in posts]
+    language = LanguageTask()
+    langs = [language.identify(t)[0] for t in texts]
+    return AreaData(
+        posts=posts,
+        vectors=vectors,
+        z=model.semantic(vectors),
+        hits=model.keyword_hits(texts, langs),
+        labels=np.array([[a in p.areas for a in model.area_ids] for p in posts]),
+        langs=langs,
+        area_ids=model.area_ids,
+        taxonomy=taxonomy.fingerprint,
+    )
+
+
+def fit_area_head(
+    data: AreaData, rows: np.ndarray, encoder_ver: str, progress: Callable[[str], None] = _say
+) -> area_head.AreaHead:
+    """The area head fitted (configuration chosen by cross-validation) on `rows` only."""
+    return area_head.fit(
+        data.vectors[rows],
+        data.z[rows],
+        data.hits[rows],
+        data.labels[rows],
+        data.area_ids,
+        encoder_version=encoder_ver,
+        taxonomy=data.taxonomy,
+        progress=progress,
+    )
+
+
+def train_area_head(
+    encoder: Encoder, root: Path, progress: Callable[[str], None] = _say
+) -> area_head.AreaHead:
+    from sklearn.metrics import precision_recall_fscore_support
+
+    data = load_area_data(encoder, root)
+    train_rows = data.train
+    head = fit_area_head(data, train_rows, encoder_version(encoder), progress)
+    test = ~train_rows
+    _, tagged = head.predict(data.vectors[test], data.z[test], data.hits[test])
+    p, r, f, _ = precision_recall_fscore_support(
+        data.labels[test], tagged, average="micro", zero_division=0
+    )
+    head.meta.update(
+        {
+            "trained_on": "classifiers/data/area_annotations.csv (train split), texts from "
+            + ", ".join(sorted({c for c in data.corpora})),
+            "split": labelled.SPLIT_RULE,
+            "trained_at": datetime.now(UTC).strftime("%Y-%m-%d"),
+            "counts": {"train": int(train_rows.sum()), "test": int(test.sum())},
+            "test": {"micro_f1": round(float(f), 4), "precision": round(float(p), 4),
+                     "recall": round(float(r), 4)},
+        }
+    )  # fmt: skip
+    progress(
+        f"areas head: ridge {head.meta['ridge']}, positive weight {head.meta['class_weight']}, "
+        f"keyword rule {head.keyword_rule}; cross-validated micro-F1 {head.meta['cv_micro_f1']}, "
+        f"test split {f:.3f}"
+    )
+    return head
+
+
+def write_model_card(
+    out: Path,
+    heads: dict[str, LinearHead],
+    calibration: dict[str, Any],
+    areas: area_head.AreaHead | None = None,
+) -> None:
     lines = [
         "# Model card: classification heads",
         "",
@@ -248,9 +360,27 @@ def write_model_card(out: Path, heads: dict[str, LinearHead], calibration: dict[
                 f"(mean {np.mean(list(meta['test'].values())):.3f})"
             )
         lines.append("")
+    if areas is not None:
+        meta = areas.meta
+        lines += [
+            f"## areas (`{areas.version}`)",
+            "",
+            f"- Data: {meta.get('trained_on', '?')}; posts train / test: "
+            f"{json.dumps(meta.get('counts', {}))}; codebook docs/codebook.md",
+            f"- Trained: {meta.get('trained_at', '?')}; per-area ridge regression on [embedding "
+            f"({areas.weights.shape[1] - 2 * len(areas.area_ids)}), {len(areas.area_ids)} "
+            f"zero-shot scores, {len(areas.area_ids)} keyword hits], standardised; ridge "
+            f"{meta['ridge']}, positive weight {meta['class_weight']}, keyword rule on top: "
+            f"{areas.keyword_rule} (chosen by {area_head.CV_FOLDS}-fold cross-validation on the "
+            f"train split, micro-F1 {meta['cv_micro_f1']})",
+            f"- Positives per area (train): {json.dumps(meta['positives'])}",
+            f"- Test split: {json.dumps(meta.get('test', {}))}; leave-one-corpus-out figures in "
+            "docs/evaluation.md",
+            "",
+        ]
     meta = calibration["meta"]
     lines += [
-        "## areas (zero-/few-shot calibration)",
+        "## areas, zero-shot fallback (used without areas.npz; its scores are also features)",
         "",
         f"- Data: {meta['data']}; taxonomy fingerprint {meta['taxonomy']}; calibrated "
         f"{meta['calibrated_at']}",
@@ -271,9 +401,16 @@ def train(
     out: Path = HEADS_DIR,
     data_root: Path = labelled.LABELLED_DIR,
     precision: str | None = None,
-    tasks: Sequence[str] = ("sentiment", "hate", "areas"),
+    tasks: Sequence[str] = ("sentiment", "hate", "calibration", "areas"),
 ) -> dict[str, Any]:
     started = time.monotonic()
+    if not data_root.is_dir():
+        reason = (
+            f"labelled data not found at {data_root} (../shared/data/labelled beside the "
+            "checkout; --data DIR to point elsewhere): nothing trained, the committed heads stay"
+        )
+        _say(f"skipped: {reason}")
+        return {"skipped": reason}
     encoder = load_shared_encoder(precision=precision)
     ver = encoder_version(encoder)
     _say(f"encoder {ver}")
@@ -295,11 +432,19 @@ def train(
         summary[name] = {"C": report["C"], "test_macro_f1": head.meta["test"]}
         _say(f"{name}: C={report['C']}, test macro-F1 {head.meta['test']}")
     cal_path = out / CALIBRATION_FILE
-    if "areas" in tasks:
+    if "calibration" in tasks:
         calibration = calibrate_areas(encoder)
         cal_path.write_text(json.dumps(calibration, indent=1, sort_keys=True), encoding="utf-8")
     else:
         calibration = json.loads(cal_path.read_text(encoding="utf-8"))
-    write_model_card(out, heads, calibration)
+    areas_path = out / area_head.FILE
+    areas: area_head.AreaHead | None = None
+    if "areas" in tasks:
+        areas = train_area_head(encoder, data_root)
+        areas.save(areas_path)
+        summary["areas"] = {"version": areas.version, "test": areas.meta["test"]}
+    elif areas_path.exists():
+        areas = area_head.AreaHead.load(areas_path)
+    write_model_card(out, heads, calibration, areas)
     _say(f"artefacts in {out} ({time.monotonic() - started:.0f} s)")
     return summary
