@@ -130,7 +130,7 @@ def _free_port() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core.db import PgParams, drop_database
+    from core.db import PgParams, Role, drop_database, set_login_passwords
     from core.embedded import start_embedded
     from monitor import superset_service as ss
 
@@ -156,15 +156,22 @@ def main(argv: list[str] | None = None) -> int:
     params = PgParams.from_url(url)
     os.environ.setdefault("SUPERSET_SECRET_KEY", secrets.token_urlsafe(48))
     os.environ.pop("SUPERSET_DATA_CACHE", None)  # the file cache, as bin/run serves
+    # Eleven logins in a few seconds from one address: above the production login rate limit.
+    os.environ.setdefault("SUPERSET_AUTH_RATE_LIMIT", "100 per 40 second")
     password = secrets.token_urlsafe(12)
+    # The reader logins need a password (the embedded server enforces it).
+    readers = {Role.BI: secrets.token_urlsafe(16), Role.DETAIL: secrets.token_urlsafe(16)}
+    set_login_passwords(url, readers)
     proc = None
     try:
         summary = ss.bootstrap(
             home,
-            params.url(user="monitor_bi", driver="psycopg2"),
+            params.url(user=Role.BI, password=readers[Role.BI], driver="psycopg2"),
             password,
             port=port,
-            detail_uri=params.url(user="monitor_detail", driver="psycopg2"),
+            detail_uri=params.url(
+                user=Role.DETAIL, password=readers[Role.DETAIL], driver="psycopg2"
+            ),
         )
         stored = dict(
             line.split("=", 1)

@@ -16,6 +16,8 @@ from pathlib import Path
 from core.settings import REPO_ROOT
 
 API_PORT = 8080
+PLUGINS_DIR = Path(__file__).with_name("airflow_plugins")
+AUTH_RATE_LIMIT = "5 per 40 second"  # login POSTs per client address (Flask-Limiter notation)
 
 
 def airflow_env(
@@ -63,6 +65,12 @@ def airflow_env(
         "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret,
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        # Password logins are rate limited as in the deployment (its FAB auth manager reads the
+        # same options); for the simple auth manager the plugin in monitor/airflow_plugins/
+        # applies them (monitor.login_rate_limit).
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_DIR),
+        "AIRFLOW__FAB__AUTH_RATE_LIMITED": "True",
+        "AIRFLOW__FAB__AUTH_RATE_LIMIT": AUTH_RATE_LIMIT,
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
         "AIRFLOW__COSMOS__CACHE_DIR": str(airflow_home / "cosmos_cache"),
         # build_warehouse renders dbt with `dbt ls` when no manifest exists yet (first parse,

@@ -9,6 +9,7 @@ Loaded by Superset through ``SUPERSET_CONFIG_PATH`` (set by ``superset/bootstrap
 - ``SUPERSET_METADATA_URI``: optional metadata database URI (defaults to SQLite in the home).
 - ``SUPERSET_DATA_CACHE``, ``SUPERSET_CACHE_REDIS_URL``, ``SUPERSET_CACHE_TIMEOUT``: the chart
   results cache (below).
+- ``SUPERSET_AUTH_RATE_LIMIT``, ``SUPERSET_RATELIMIT_STORAGE_URI``: login rate limiting (below).
 
 Telemetry is off: the front end's tracking pixel is blocked by the Content Security Policy
 (only ``'self'`` is allowed), and no other outbound host is whitelisted.
@@ -76,6 +77,33 @@ def _data_cache() -> dict:
 
 
 DATA_CACHE_CONFIG = _data_cache()
+
+# Login rate limiting, in the local run as in the deployment (Flask-Limiter through Flask-AppBuilder;
+# Superset enables it only when SUPERSET_ENV=production). Every POST to the login form and to the
+# REST login, failed or not, counts against the client address: after AUTH_RATE_LIMIT the answer is
+# HTTP 429 until the window passes, which makes guessing a password slow. The counters live in the
+# process (memory://, enough for the one gunicorn worker of `monitor run`) unless
+# SUPERSET_RATELIMIT_STORAGE_URI names a shared store (the compose deployment's Redis), so several
+# workers count together. The application-wide limit is Superset's own.
+RATELIMIT_ENABLED = True
+AUTH_RATE_LIMITED = True
+AUTH_RATE_LIMIT = os.environ.get("SUPERSET_AUTH_RATE_LIMIT", "5 per 40 second")
+RATELIMIT_STORAGE_URI = os.environ.get("SUPERSET_RATELIMIT_STORAGE_URI", "memory://")
+RATELIMIT_APPLICATION = "50 per second"
+# Flask-AppBuilder limits the blueprint of the auth view it registers first (Superset's page
+# view, GET only), not the view that checks the password: POST /login/ (AuthDBView) and the REST
+# login /api/v1/security/login get the limit here, once the app has them.
+LOGIN_ENDPOINTS = ("AuthDBView.login", "SecurityApi.login")
+
+
+def FLASK_APP_MUTATOR(app) -> None:  # the name Superset looks for
+    limit = app.appbuilder.sm.limiter.limit(AUTH_RATE_LIMIT, methods=["POST"])
+    for endpoint in LOGIN_ENDPOINTS:
+        view = app.view_functions.get(endpoint)
+        if view is None:
+            raise RuntimeError(f"Superset has no login view {endpoint}: rate limiting not applied")
+        app.view_functions[endpoint] = limit(view)
+
 
 # No outbound traffic from the browser: only 'self' (this also blocks the telemetry pixel).
 TALISMAN_ENABLED = True

@@ -12,7 +12,8 @@ nothing), served by gunicorn on a free loopback port, and then:
 - the detail role reads keyword contexts, the analyst does not;
 - the analyst saves a chart through the API, runs SQL Lab on `published` and cannot on raw, ml
   or published_detail; the NGO login cannot save or run SQL;
-- every dashboard renders in headless Chromium with no chart in error.
+- every dashboard renders in headless Chromium with no chart in error;
+- failed logins, through the REST API and the form, are answered with HTTP 429 past the limit.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import datetime as dt
 import importlib.util
 import json
 import math
+import re
 import secrets
 import socket
 import sqlite3
@@ -40,11 +42,14 @@ from core.publications import load_publications
 from demo.generate import write_official_statistics, write_posts
 from monitor import superset_service
 from monitor.pipeline import run_all
-from tests.conftest import TEST_PEPPER
+from tests.conftest import TEST_LOGIN_PASSWORD, TEST_PEPPER, set_test_passwords
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "admin-" + secrets.token_hex(8)
 K = 5
+# The login rate limit of the server under test: above what the tests' own logins take in one
+# window, so only the rate-limit test, which runs last, reaches it.
+AUTH_LIMIT, AUTH_WINDOW_S = 20, 40
 PUBLIC_SLUGS = [
     "urban-integration",
     "trends",
@@ -163,11 +168,13 @@ def warehouse(pg_admin_url, tmp_path_factory) -> Iterator[dict[str, str]]:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("MONITOR_MIN_CELL_SIZE", str(K))
             run_all(url, imports, pepper=TEST_PEPPER)
+        set_test_passwords(url)
         params = PgParams.from_url(url)
+        login = dict(password=TEST_LOGIN_PASSWORD, driver="psycopg2")
         yield {
             "dsn": url,
-            "bi": params.url(user="monitor_bi", driver="psycopg2"),
-            "detail": params.url(user="monitor_detail", driver="psycopg2"),
+            "bi": params.url(user="monitor_bi", **login),
+            "detail": params.url(user="monitor_detail", **login),
         }
     finally:
         drop_database(pg_admin_url, name)
@@ -216,6 +223,7 @@ def superset(warehouse, tmp_path_factory) -> Iterator[dict]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SUPERSET_SECRET_KEY", secrets.token_urlsafe(48))
         mp.setenv("MONITOR_MIN_CELL_SIZE", str(K))
+        mp.setenv("SUPERSET_AUTH_RATE_LIMIT", f"{AUTH_LIMIT} per {AUTH_WINDOW_S} second")
         run = dict(port=port, detail_uri=warehouse["detail"])
         summary = superset_service.bootstrap(home, warehouse["bi"], ADMIN_PASSWORD, **run)
         first = _metadata_snapshot(home)
@@ -587,3 +595,48 @@ def test_config_names_a_login_per_role():
     roles = {r for u in config["users"] for r in u["roles"]}
     ministries = {f"Ministry {m['id']}" for m in config["ministries"]}
     assert roles >= {"Analyst", "NGO", "Researcher", "Data engineer"} | ministries
+
+
+def test_superset_config_limits_logins_by_default(monkeypatch, tmp_path):
+    monkeypatch.setenv("SUPERSET_HOME", str(tmp_path))
+    monkeypatch.setenv("SUPERSET_SECRET_KEY", "x" * 48)
+    for name in ("SUPERSET_AUTH_RATE_LIMIT", "SUPERSET_RATELIMIT_STORAGE_URI"):
+        monkeypatch.delenv(name, raising=False)
+    config = _load("superset_config_under_test", REPO / "superset" / "superset_config.py")
+    assert config.RATELIMIT_ENABLED and config.AUTH_RATE_LIMITED
+    assert config.AUTH_RATE_LIMIT == "5 per 40 second"
+    assert config.RATELIMIT_STORAGE_URI == "memory://"
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    env = compose["x-superset-env"]
+    assert env["SUPERSET_RATELIMIT_STORAGE_URI"].startswith("redis://redis:6379/")
+
+
+# Last in the module: it spends the login budget of 127.0.0.1 for the rest of the window.
+def test_failed_logins_are_rate_limited(superset):
+    """Failed logins, through the REST API and the login form, until HTTP 429; then the right
+    password is refused too, until the window passes."""
+    api = f"{superset['url']}/api/v1/security/login"
+    wrong = {"username": "analyst", "password": "not-the-password", "provider": "db"}
+    codes = []
+    for _ in range(AUTH_LIMIT + 1):
+        codes.append(requests.post(api, json=wrong, timeout=30).status_code)
+        if codes[-1] == 429:
+            break
+    # Earlier logins of the module may share the window: the limit comes at the latest here.
+    assert codes[-1] == 429, codes
+    assert set(codes[:-1]) == {401}, codes
+    right = {**wrong, "password": superset["passwords"]["analyst"]}
+    assert requests.post(api, json=right, timeout=30).status_code == 429
+    # The login form (Flask-AppBuilder's AuthDBView, behind the CSRF check) has a budget of its own.
+    form = requests.Session()
+    codes = []
+    for _ in range(AUTH_LIMIT + 1):
+        page = form.get(f"{superset['url']}/login/", timeout=30)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+        data = {"username": "analyst", "password": "not-the-password", "csrf_token": token}
+        resp = form.post(f"{superset['url']}/login/", data=data, timeout=30, allow_redirects=False)
+        codes.append(resp.status_code)
+        if codes[-1] == 429:
+            break
+    assert codes[-1] == 429, codes
+    assert set(codes[:-1]) == {302}, codes  # back to the login page: refused
