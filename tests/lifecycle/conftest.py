@@ -1,17 +1,23 @@
 """A built warehouse for the lifecycle tests: generated posts imported, classified from the
-generator's labels (as tests/dbt/test_marts does), dbt built, gated and published."""
+generator's labels (as tests/dbt/test_marts does), dbt built, gated and published once per
+session, and copied for each test."""
 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+import uuid
+from collections.abc import Iterator
 
 import psycopg2
 import pytest
 
+from core.db import drop_database, ensure_database
+from core.migrate import migrate
 from demo.generate import write_official_statistics, write_posts
+from tests.conftest import set_test_passwords
 from tests.dbt.test_marts import _run
 from tests.e2e.expected import read_posts
+from tests.expectations.conftest import copy_database, terminate_sessions
 
 N_POSTS = 1_500
 
@@ -35,12 +41,32 @@ def checksums(url: str, schema: str) -> dict[str, str]:
     return found
 
 
+@pytest.fixture(scope="session")
+def built_template(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The built warehouse, once per session; the name of that database."""
+    name = f"monitor_lifecycle_tpl_{uuid.uuid4().hex[:8]}"
+    url = ensure_database(pg_admin_url, name)
+    try:
+        migrate(url)
+        set_test_passwords(url)
+        imports = tmp_path_factory.mktemp("lifecycle-imports")
+        (imports / "posts").mkdir(parents=True)
+        (imports / "statistics").mkdir()
+        write_posts(imports / "posts" / "demo.ndjson", N_POSTS, seed=11)
+        write_official_statistics(imports / "statistics" / "stats.csv", seed=11)
+        _run(url, imports, read_posts(imports / "posts" / "demo.ndjson"))
+        terminate_sessions(pg_admin_url, name)
+        yield name
+    finally:
+        drop_database(pg_admin_url, name)
+
+
 @pytest.fixture
-def built(warehouse_url: str, tmp_path: Path):
-    imports = tmp_path / "imports"
-    (imports / "posts").mkdir(parents=True)
-    (imports / "statistics").mkdir()
-    write_posts(imports / "posts" / "demo.ndjson", N_POSTS, seed=11)
-    write_official_statistics(imports / "statistics" / "stats.csv", seed=11)
-    _run(warehouse_url, imports, read_posts(imports / "posts" / "demo.ndjson"))
-    return warehouse_url
+def built(pg_admin_url: str, built_template: str) -> Iterator[str]:
+    """A copy of the built warehouse for one test (the tests purge and erase)."""
+    name = f"monitor_test_{uuid.uuid4().hex[:10]}"
+    url = copy_database(pg_admin_url, built_template, name)
+    try:
+        yield url
+    finally:
+        drop_database(pg_admin_url, name)
