@@ -11,7 +11,9 @@ third-party data needed) for every task: language, areas, sentiment, hate, citie
   intra-op thread each (`MONITOR_ENCODER_WORKERS`, `MONITOR_ENCODER_THREADS`) while the calling
   thread runs the rules (language ID, places, keywords), then numpy heads. The same stage on the
   other encoder path (ONNX Runtime int8 vs torch int8 on every Linear, whichever is not
-  deployed) is timed alongside, with the heads trained for it.
+  deployed) is timed alongside, with the heads trained for it, and so is the deployed stage
+  with the zero-shot areas instead of the supervised area head (`classifiers/heads/areas.npz`),
+  on the same encoder: the two area models side by side in one run.
 - naive: what a per-post script typically does with transformers: the fp32 model with
   `--threads` intra-op threads, one post at a time, and a separate forward pass for each of the
   three embedding heads (areas, sentiment, hate), then the same heads and rules. A "naive,
@@ -192,9 +194,13 @@ def run_rounds(posts_file: Path, naive_n: int, threads: int, rounds: int) -> dic
     subset = posts[:naive_n]
     clf = _load_optimised()
     other = _load_optimised(_other_precision())
+    from classifiers.bundle import Classifier
+
+    zero_shot = Classifier(encoder=clf.encoder, heads_dir=clf.heads_dir, area_head=False)
     classify_one = _load_naive(threads)
     clf.classify(posts[:300])  # warm-up (more than one work item: starts the worker pool)
     other.classify(posts[:300])
+    zero_shot.classify(posts[:300])
     for post in subset[:3]:
         classify_one(post, True)
     runs: dict[str, list[float]] = {
@@ -202,6 +208,7 @@ def run_rounds(posts_file: Path, naive_n: int, threads: int, rounds: int) -> dic
         "optimised-all": [],
         "optimised-other": [],
         "optimised-other-all": [],
+        "optimised-zs-all": [],
         "naive": [],
         "naive-shared": [],
     }
@@ -226,6 +233,9 @@ def run_rounds(posts_file: Path, naive_n: int, threads: int, rounds: int) -> dic
             n = len(subset)
         elif name == "optimised-other-all":
             other.classify(posts)
+            n = len(posts)
+        elif name == "optimised-zs-all":
+            outputs[name] = _summary(zero_shot.classify(posts))
             n = len(posts)
         else:
             outputs[name] = _summary([classify_one(p, name == "naive-shared") for p in subset])
@@ -287,6 +297,8 @@ def report(
         ("optimised", f"**optimised stage** ({rounds['encoder'].split('+')[-1]}, batched, "
          "length-bucketed), same posts", rounds["subset_posts"]),
         ("optimised-all", "optimised stage, all posts", rounds["all_posts"]),
+        ("optimised-zs-all", "same stage with the zero-shot areas (before the area head), "
+         "all posts", rounds["all_posts"]),
         ("optimised-other", f"same stage on {rounds['other_precision']} (its own heads), "
          "same posts", rounds["subset_posts"]),
         ("optimised-other-all", f"same stage on {rounds['other_precision']}, all posts",
