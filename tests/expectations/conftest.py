@@ -13,7 +13,6 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from psycopg2 import sql
 
 from bench.warehouse import (
     ORACLE_VERSION,
@@ -21,11 +20,12 @@ from bench.warehouse import (
     load_oracle_classifications,
     register_oracle_versions,
 )
-from core.db import connect, drop_database, ensure_database
+from core.db import drop_database, ensure_database
 from demo.generate import write_official_statistics, write_posts
 from monitor import pipeline
 from publication import publish
 from tests.conftest import TEST_PEPPER
+from tests.databases import database_copy, terminate_sessions
 from tests.e2e.expected import read_posts
 
 N_POSTS = 2_000
@@ -96,57 +96,8 @@ def built_template(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) 
 def built(pg_admin_url: str, built_template: str) -> Iterator[str]:
     """A copy of the built, gated and published warehouse for one module (its tests change
     the marts and publish); yields its URL."""
-    name = f"monitor_test_{uuid.uuid4().hex[:10]}"
-    url = copy_database(pg_admin_url, built_template, name)
-    try:
+    with database_copy(pg_admin_url, built_template) as url:
         yield url
-    finally:
-        drop_database(pg_admin_url, name)
-
-
-def terminate_sessions(admin_url: str, dbname: str) -> None:
-    """End every session on `dbname` (the gate's SQLAlchemy pool keeps some open), so that it
-    can serve as a template."""
-    conn = connect(admin_url, autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (dbname,),
-            )
-    finally:
-        conn.close()
-
-
-def copy_database(admin_url: str, template: str, name: str) -> str:
-    """CREATE DATABASE `name` TEMPLATE `template`, with the template's database privileges
-    (CONNECT, TEMPORARY: a copy starts with PostgreSQL's defaults, not the migrations' grants);
-    its URL."""
-    conn = connect(admin_url, autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            target = sql.Identifier(name)
-            cur.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(target, sql.Identifier(template))
-            )
-            cur.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(target))
-            cur.execute(
-                "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END, "
-                "a.privilege_type FROM pg_database AS d, aclexplode(d.datacl) AS a "
-                "WHERE d.datname = %s",
-                (template,),
-            )
-            for grantee, privilege in cur.fetchall():
-                who = (
-                    sql.SQL("PUBLIC") if grantee == "PUBLIC" else sql.Identifier(grantee.strip('"'))
-                )
-                cur.execute(
-                    sql.SQL("GRANT {} ON DATABASE {} TO {}").format(sql.SQL(privilege), target, who)
-                )
-    finally:
-        conn.close()
-    return ensure_database(admin_url, name)
 
 
 @contextmanager

@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from psycopg2 import sql
 
-from core.db import connect, drop_database, ensure_database
+from core.db import drop_database, ensure_database
 from core.migrate import migrate
 from demo.generate import write_official_statistics, write_posts
 from monitor.transform import ensure_manifest
+from tests.databases import database_copy, terminate_sessions
 from tests.dbt.test_marts import K, _run
 from tests.e2e.expected import read_posts
 
@@ -41,17 +41,7 @@ def published_template(pg_admin_url: str, tmp_path_factory) -> Iterator[tuple[st
     try:
         migrate(url)
         _run(url, imports, posts)
-        # The gate's SQLAlchemy pool keeps sessions open; a template must have none.
-        conn = connect(pg_admin_url, autocommit=True)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = %s AND pid <> pg_backend_pid()",
-                    (name,),
-                )
-        finally:
-            conn.close()
+        terminate_sessions(pg_admin_url, name)
         yield name, posts
     finally:
         drop_database(pg_admin_url, name)
@@ -62,24 +52,10 @@ def published_url(
     pg_admin_url: str, published_template, tmp_path: Path, monkeypatch
 ) -> Iterator[str]:
     template, _ = published_template
-    name = f"monitor_test_{uuid.uuid4().hex[:10]}"
-    conn = connect(pg_admin_url, autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(name), sql.Identifier(template)
-                )
-            )
-    finally:
-        conn.close()
     monkeypatch.setenv("MONITOR_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("MONITOR_MIN_CELL_SIZE", str(K))
-    url = ensure_database(pg_admin_url, name)
-    try:
+    with database_copy(pg_admin_url, template) as url:
         yield url
-    finally:
-        drop_database(pg_admin_url, name)
 
 
 @pytest.fixture

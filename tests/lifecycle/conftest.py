@@ -15,9 +15,9 @@ from core.db import drop_database, ensure_database
 from core.migrate import migrate
 from demo.generate import write_official_statistics, write_posts
 from tests.conftest import set_test_passwords
+from tests.databases import database_copy, terminate_sessions
 from tests.dbt.test_marts import _run
 from tests.e2e.expected import read_posts
-from tests.expectations.conftest import copy_database, terminate_sessions
 
 N_POSTS = 1_500
 
@@ -64,9 +64,5 @@ def built_template(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture
 def built(pg_admin_url: str, built_template: str) -> Iterator[str]:
     """A copy of the built warehouse for one test (the tests purge and erase)."""
-    name = f"monitor_test_{uuid.uuid4().hex[:10]}"
-    url = copy_database(pg_admin_url, built_template, name)
-    try:
+    with database_copy(pg_admin_url, built_template) as url:
         yield url
-    finally:
-        drop_database(pg_admin_url, name)
