@@ -91,12 +91,12 @@ def test_only_unclassified_posts_idempotent_and_changed_text(
     assert classify_warehouse(url, classifier=classifier) == dict.fromkeys(TASKS, 1)
 
     # a post whose text changed (same natural key) is classified again, its rows replaced
-    changed = [("de", "DE001C", "Die Sprachkurse in Berlin sind ausgebucht.")]
+    changed = [("de", "DE001C", "Die Moschee in Berlin predigt den Islam und die Scharia.")]
     _load(url, tmp_path, changed, 0, "c")
     assert classify_warehouse(url, classifier=classifier) == dict.fromkeys(TASKS, 1)
     areas = _q(url, "SELECT area_id FROM ml.post_areas a JOIN raw.posts p USING (post_id) "
                "WHERE p.external_id = '0'")  # fmt: skip
-    assert ("language",) in areas and ("housing",) not in areas
+    assert ("religion_and_culture",) in areas and ("housing",) not in areas
 
     # limit bounds one call; the rest is picked up by the next
     _load(
