@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from classifiers.linear_head import EncoderMismatch
+
 FILE = "areas.npz"
 CV_FOLDS = 5
 CV_SEED = 0
@@ -73,6 +75,14 @@ class AreaHead:
             ).encode()
         )
         return f"areas-lin-{self.taxonomy}-{h.hexdigest()[:12]}"
+
+    def check_encoder(self, encoder_version: str) -> None:
+        """Refuse an encoder other than the one the head was trained on (its vectors differ)."""
+        if encoder_version != self.encoder_version:
+            raise EncoderMismatch(
+                f"the area head was trained on {self.encoder_version!r}, the encoder is "
+                f"{encoder_version!r}: retrain with `python -m classifiers train`"
+            )
 
     def output(self, vectors: np.ndarray, z: np.ndarray, hits: np.ndarray) -> np.ndarray:
         x = (features(vectors, z, hits) - self.mean) / self.scale

@@ -198,11 +198,8 @@ class Classifier:
         version = encoder_version(encoder)
         for head in self.heads.values():
             head.check_encoder(version)
-        if self.area_head is not None and self.area_head.encoder_version != version:
-            raise EncoderMismatch(
-                f"the area head was trained on {self.area_head.encoder_version!r}, the encoder "
-                f"is {version!r}: retrain with `python -m classifiers train`"
-            )
+        if self.area_head is not None:
+            self.area_head.check_encoder(version)
         trained = self.calibration.meta.get("encoder_version")
         if trained and trained != version:
             raise EncoderMismatch(

@@ -10,7 +10,7 @@ import pytest
 
 from classifiers import area_head, train
 from classifiers.bundle import Classifier, PostInput
-from classifiers.linear_head import HEADS_DIR
+from classifiers.linear_head import HEADS_DIR, EncoderMismatch
 
 
 def test_deployed_head_tags_made_up_posts_in_several_languages(classifier: Classifier) -> None:
@@ -103,3 +103,10 @@ def test_a_head_of_other_seeds_falls_back_to_zero_shot(tmp_path: Path, missing: 
         head.taxonomy = "000000000000"
     head.save(heads / area_head.FILE)
     assert Classifier(heads_dir=heads).area_head is None
+
+
+def test_the_head_refuses_another_encoder() -> None:
+    head = area_head.AreaHead.load(HEADS_DIR / area_head.FILE)
+    head.check_encoder(head.encoder_version)
+    with pytest.raises(EncoderMismatch, match="retrain"):
+        head.check_encoder(head.encoder_version + "-other")
