@@ -35,7 +35,7 @@ def _dest() -> EmailDestination:
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch):
+def server(tmp_path: Path):
     smtp = SmtpServer(tls=tmp_path / "tls", login=("monitor", "s3cret/pw"))
     with smtp:
         yield smtp
