@@ -14,10 +14,11 @@ import json
 from pathlib import Path
 
 from core.settings import REPO_ROOT
+from monitor.login_rate_limit import DEFAULT_LIMIT
 
 API_PORT = 8080
 PLUGINS_DIR = Path(__file__).with_name("airflow_plugins")
-AUTH_RATE_LIMIT = "5 per 40 second"  # login POSTs per client address (Flask-Limiter notation)
+AUTH_RATE_LIMIT = DEFAULT_LIMIT  # login POSTs per client address (Flask-Limiter notation)
 
 
 def airflow_env(
