@@ -140,10 +140,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         # build_warehouse last: unpaused once the statistics have landed, so that its first run
         # is the one on the classified posts (a paused DAG is not queued by asset events).
         first, build = PRODUCTION_DAGS[:-1], PRODUCTION_DAGS[-1]
+        # Watching from before the unpause: the first tasks may be over before it returns.
+        progress = Progress(metadata_url, url, lambda line: print("      " + line, flush=True))
         stack.unpause(first, metadata_url)
         print(f"      unpaused {', '.join(first)}; logs in {logs}")
         print("      ingest_social -> classify_posts -> build_warehouse (dbt, gate, publish):")
-        progress = Progress(metadata_url, url, lambda line: print("      " + line, flush=True))
         started = time.monotonic()
         progress.wait_for(stack, progress.statistics_landed, "ingest_statistics")
         stack.unpause([build], metadata_url)

@@ -201,9 +201,13 @@ JOIN asset_event e ON e.id = dae.event_id
 JOIN asset a ON a.id = e.asset_id
 WHERE r.dag_id = 'build_warehouse' AND r.state = 'success' AND a.name = 'post_classifications'
 """
-_RUNNING_SQL = """
-SELECT dag_id, task_id, map_index, state FROM task_instance
-WHERE state IN ('running', 'queued', 'up_for_retry') ORDER BY dag_id, task_id, map_index
+_ACTIVE = ("running", "queued", "up_for_retry")
+# Active tries, and finished ones (shown once: a task may start and end between two polls).
+_TRIES_SQL = """
+SELECT dag_id, run_id, task_id, map_index, try_number, state FROM task_instance
+WHERE state IN ('running', 'queued', 'up_for_retry')
+   OR (state IN ('success', 'failed') AND end_date > now() - interval '1 hour')
+ORDER BY dag_id, task_id, map_index
 """
 _FAILED_SQL = """
 SELECT dag_id, run_id, end_date FROM dag_run WHERE state = 'failed' ORDER BY end_date
@@ -234,6 +238,11 @@ class Progress:
         )
         self._last: tuple = ()
         self._failed: set[str] = set()
+        # Task tries already shown, so that one that ran between two polls is still reported;
+        # what had finished before this watch began is not news.
+        self._shown: set[tuple] = {
+            row[:5] for row in _query(self.meta, _TRIES_SQL) if row[5] not in _ACTIVE
+        }
 
     def publications(self) -> int:
         return _query(self.meta, _PUBLISHED_SQL)[0][0]
@@ -243,14 +252,20 @@ class Progress:
         return posts, _query(self.warehouse, _CLASSIFIED_SQL)[0][0]
 
     def poll(self) -> None:
-        running = _query(self.meta, _RUNNING_SQL)
+        tries = _query(self.meta, _TRIES_SQL)
+        shown = []
+        for dag_id, run_id, task_id, map_index, try_number, state in tries:
+            key = (dag_id, run_id, task_id, map_index, try_number)
+            if state in _ACTIVE or key not in self._shown:
+                shown.append((dag_id, task_id, map_index, state))
+            self._shown.add(key)
         posts, classified = self.counts()
-        state = (tuple(running), posts, classified)
+        state = (tuple(shown), posts, classified)
         if state != self._last:
             self._last = state
             tasks = ", ".join(
                 f"{d}.{t}{f'[{m}]' if m >= 0 else ''}{'' if s == 'running' else f' ({s})'}"
-                for d, t, m, s in running
+                for d, t, m, s in shown
             )
             stamp = datetime.now().strftime("%H:%M:%S")
             self.say(
