@@ -1,8 +1,10 @@
 {#- City x integration area x period from the additive daily sums. `period` is `day`, `week`
     (ISO week, Monday) or `month`; the output column has that name. The relations are passed
     in by the calling model (`days`: int_city_area_days__summed, `cities`: dim_cities,
-    `areas`: dim_integration_areas), so each ref() is written in the model's own SQL. -#}
-{% macro city_area_rollup(period, days, cities, areas) -%}
+    `areas`: dim_integration_areas; for the shares corrected for classifier error, `lang_days`:
+    int_city_area_lang_days__summed and `rates`: stg_ml__classifier_error_rates), so each ref()
+    is written in the model's own SQL. -#}
+{% macro city_area_rollup(period, days, cities, areas, lang_days, rates) -%}
 with cells as (
     select
         d.city_code,
@@ -53,9 +55,16 @@ select
     / nullif(s.sentiment_posts, 0) as negative_share,
     cast(s.hate_classified_posts as integer) as hate_classified_posts,
     cast(s.hate_posts as double precision) / nullif(s.hate_classified_posts, 0) as hate_share
+    {%- for name in ['attention', 'negative', 'hate'] %},
+    cs.{{ name }}_share_corrected,
+    cs.{{ name }}_share_low,
+    cs.{{ name }}_share_high
+    {%- endfor %}
 from sums as s
 inner join sums as t
     on s.city_code = t.city_code and s.period_start = t.period_start and t.area_id = '*'
 inner join {{ cities }} as c on s.city_code = c.city_code
 inner join {{ areas }} as ar on s.area_id = ar.area_id
+left join ({{ corrected_shares(period, lang_days, rates) }}) as cs
+    on s.city_code = cs.city_code and s.area_id = cs.area_id and s.period_start = cs.period_start
 {%- endmacro %}

@@ -22,6 +22,7 @@ def test_unit_tests_docs_and_freshness(warehouse_url: str) -> None:
         "focal_point_spike_against_flat_baseline",
         "focal_point_needs_minimum_volume",
         "reaction_tests_on_known_counts",
+        "city_area_shares_corrected_for_classifier_error",
     } <= names
     assert all(n["status"] == "pass" for n in units), units
     # Freshness is evaluated (an empty raw.posts has no loaded_at: dbt reports, not crashes).
