@@ -19,6 +19,10 @@ Tasks and their versions (each row written to ml.* carries its task's version):
 - hate       trained head (classifiers/heads/hate.npz), bound to its encoder version
 - cities     gazetteer file + rules                           (classifiers.places)
 - keywords   taxonomy keywords + watch list + rules           (classifiers.keywords)
+
+`clf.error_rates` holds the measured confusion counts of the deployed areas, sentiment and hate
+versions (classifiers/heads/error_rates.json, classifiers.error_rates) as rows of
+ml.classifier_error_rates; a task whose counts were measured on another version has none.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from classifiers import error_rates
 from classifiers.area_head import FILE as AREA_HEAD_FILE
 from classifiers.area_head import AreaHead
 from classifiers.areas import AreaModel, Calibration, Taxonomy, load_taxonomy
@@ -171,6 +176,25 @@ class Classifier:
         }
         digest = hashlib.sha256(json.dumps(self.versions, sort_keys=True).encode()).hexdigest()
         self.version = f"clf-{digest[:12]}"
+        self.error_rates = self._load_error_rates()
+
+    def _load_error_rates(self) -> dict[str, list[error_rates.Row]]:
+        """task -> rows of ml.classifier_error_rates, for the tasks measured on their deployed
+        version only: rates of another model would correct its shares wrongly."""
+        path = self.heads_dir / error_rates.FILE
+        rates = error_rates.load(path)
+        out: dict[str, list[error_rates.Row]] = {}
+        for task, entry in sorted(rates.items()):
+            deployed = self.versions.get(task)
+            if entry["model_version"] != deployed:
+                log.warning(
+                    "%s: the %s error rates were measured on %s, the deployed version is %s: "
+                    "none are used until `python -m classifiers evaluate` is run",
+                    path, task, entry["model_version"], deployed,
+                )  # fmt: skip
+                continue
+            out[task] = error_rates.rows(rates, [task])
+        return out
 
     def _load_area_head(self) -> AreaHead | None:
         path = self.heads_dir / AREA_HEAD_FILE

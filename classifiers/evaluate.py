@@ -20,6 +20,10 @@
   figures, and ablations of the zero-shot model (keywords only, semantics only, 1-3 areas).
 - Sections of the previous report that this run does not generate (hand-written ones, or a
   skipped precision comparison) are kept at the end as they were.
+- Error rates: the confusion counts of those cross-dataset predictions per class and language
+  (areas, hate, negative sentiment), stamped with the deployed versions, are written to
+  `classifiers/heads/error_rates.json` (classifiers.error_rates); the marts correct
+  classify-and-count shares with them.
 - Encoder precision: the heads retrained on another encoder path's vectors (`--compare-precision`:
   int8, int8-all, fp32 or onnx-int8), same split, to show whether it changes accuracy.
 """
@@ -35,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from classifiers import labelled
+from classifiers import error_rates, labelled
 from classifiers.areas import MAX_SEMANTIC_AREAS, read_testset, top_mask
 from classifiers.bundle import Classifier
 from classifiers.embeddings import (
@@ -452,6 +456,8 @@ def areas_lodo_section(clf: Classifier, data: Any) -> tuple[list[str], dict[str,
         "pooled": {"micro_f1": mf, "precision": mp, "recall": mr},
         "per_corpus": per_corpus,
         "held_out": {"micro_f1": hf, "precision": hp, "recall": hr},
+        # by the detected language: production corrects the shares of each detected language
+        "error_counts": error_rates.confusion_counts(y, pooled, data.langs, ids),
     }
 
 
@@ -466,21 +472,26 @@ class _AllTrain:
     train = property(lambda self: np.ones(len(self.examples), dtype=bool))
 
 
-def heads_lodo_section(enc: Any, data_root: Path) -> tuple[list[str], dict[str, dict[str, float]]]:
+def heads_lodo_section(enc: Any, data_root: Path) -> tuple[list[str], dict[str, dict[str, Any]]]:
     """Hate: train on all corpora but one, test on it; sentiment: train on five UMSAB languages,
-    test on the sixth. Model selection (C, thresholds) by cross-validation on the training part."""
+    test on the sixth. Model selection (C, thresholds) by cross-validation on the training part.
+    Each result also has "error_counts" (classifiers.error_rates) of its positive class."""
     from sklearn.metrics import f1_score
 
     from classifiers.annotations import corpus_of
     from classifiers.train import fit_head
 
     lines: list[str] = []
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, Any]] = {}
     for name in ("hate", "sentiment"):
         examples = labelled.load(name, data_root)
         vectors = cached_embeddings(enc, [e.text for e in examples], name)
         group = np.array([corpus_of(e.dataset) if name == "hate" else e.lang for e in examples])
+        positive = error_rates.TASK_CLASSES[name]
         rows, scores = [], {}
+        truth: list[bool] = []
+        predicted: list[bool] = []
+        pred_langs: list[str] = []
         for held in sorted(set(group)):
             fit_rows = np.flatnonzero(group != held)
             data = _AllTrain(name, [examples[i] for i in fit_rows], vectors[fit_rows])
@@ -489,6 +500,9 @@ def heads_lodo_section(enc: Any, data_root: Path) -> tuple[list[str], dict[str, 
             langs = [examples[i].lang for i in test]
             y = [examples[i].label for i in test]
             pred = head.decide(head.proba(vectors[test], langs), langs)
+            truth += [label == positive for label in y]
+            predicted += [label == positive for label in pred]
+            pred_langs += langs
             for lang in sorted(set(langs)):
                 idx = [k for k, lg in enumerate(langs) if lg == lang]
                 f = float(
@@ -499,7 +513,9 @@ def heads_lodo_section(enc: Any, data_root: Path) -> tuple[list[str], dict[str, 
                 rows.append([held, lang, len(idx), report["C"], f"**{_f(f)}**"])
             _say(f"{name} LODO {held}: macro-F1 {scores[langs[0]]:.3f}")
         mean = float(np.mean(list(scores.values())))
-        results[name] = {"mean": mean, **scores}
+        # by the corpus language (these corpora are one language each)
+        counts = error_rates.confusion_counts(truth, predicted, pred_langs, positive)
+        results[name] = {"mean": mean, **scores, "error_counts": counts}
         verdict = "meets" if mean >= TARGETS[name] else "**misses**"
         how = (
             "trained on the other corpora (HatEval en, HaSpeeDe it, Würzburg de), tested on the "
@@ -518,6 +534,99 @@ def heads_lodo_section(enc: Any, data_root: Path) -> tuple[list[str], dict[str, 
             *_table(["held-out", "language", "posts", "C", "macro-F1"], rows),
         ]
     return lines, results
+
+
+def error_rates_section(
+    clf: Classifier, results: dict[str, Any]
+) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """Confusion counts of the leave-one-out predictions per task, class and language, stamped
+    with the deployed versions (classifiers.error_rates), and their TPR / FPR for the report."""
+    rates: dict[str, dict[str, Any]] = {}
+    lodo = results.get("areas_lodo")
+    if lodo is not None and clf.area_head is not None:
+        # the LODO heads are supervised ones: their rates say nothing about the zero-shot model
+        corpora = ", ".join(sorted(lodo["per_corpus"]))
+        rates["areas"] = error_rates.entry(
+            clf.versions["areas"],
+            f"leave one corpus out (supervised area head trained on all but one of the corpora "
+            f"of annotated real posts — {corpora} — and tested on it; detected language)",
+            lodo["error_counts"],
+        )
+    how = {
+        "hate": "leave one corpus out (trained on two of HatEval en, HaSpeeDe it, Würzburg de, "
+        "tested on the third; corpus language)",
+        "sentiment": "leave one language out (UMSAB: trained on five languages, tested on the "
+        "sixth; corpus language)",
+    }
+    for task in ("hate", "sentiment"):
+        if f"{task}_lodo" in results:
+            rates[task] = error_rates.entry(
+                clf.versions[task], how[task], results[f"{task}_lodo"]["error_counts"]
+            )
+    if not rates:
+        return [], rates
+
+    def langs(counts: error_rates.Counts) -> list[str]:
+        return [*sorted(k for k in counts if k != error_rates.ALL_LANGUAGES), "*"]
+
+    table: list[list[Any]] = []
+    for task, e in rates.items():
+        for lang in langs(e["counts"]):
+            by_class = e["counts"][lang]
+            pos = sum(c[0] + c[1] for c in by_class.values())
+            posts = sum(next(iter(by_class.values())))
+            tpr, fpr = zip(*(error_rates.tpr_fpr(c) for c in by_class.values()), strict=True)
+            cls = f"{len(by_class)} areas (mean)" if task == "areas" else next(iter(by_class))
+            table.append(
+                [task, cls, lang if lang != "*" else "**all**", posts, pos,
+                 _rate(_mean(tpr)), _rate(_mean(fpr))]
+            )  # fmt: skip
+    lines = [
+        "### Error rates for the corrected shares",
+        "",
+        "The confusion counts of the leave-one-out predictions above, per class and language, "
+        "are stamped with the deployed model versions in `classifiers/heads/error_rates.json` and "
+        "loaded into `ml.classifier_error_rates` when a version is registered. The marts correct "
+        "classify-and-count shares (area attention, hate, negative sentiment) with them "
+        "(adjusted classify-and-count: (observed share − FPR) / (TPR − FPR), per language). "
+        "Every language with evaluation posts has rows, however few; the marts decide when to "
+        "use the pooled row (**all**) instead. Hate and sentiment: the language is the corpus "
+        "language; areas: the detected one. TPR = true-positive rate (recall), FPR = "
+        "false-positive rate; positives = true labels of the class (areas: summed over areas).",
+        "",
+        *_table(["task", "class", "language", "posts", "positives", "TPR", "FPR"], table),
+    ]
+    if "areas" in rates:
+        pooled = rates["areas"]["counts"][error_rates.ALL_LANGUAGES]
+        lines += [
+            "Areas, all languages, per area:",
+            "",
+            *_table(
+                ["area", "positives", "TPR", "FPR"],
+                [
+                    [a, c[0] + c[1], *(_rate(x) for x in error_rates.tpr_fpr(c))]
+                    for a, c in pooled.items()
+                ],
+            ),
+        ]
+    return lines, rates
+
+
+def _rate(x: float) -> str:
+    return "–" if np.isnan(x) else _f(x)
+
+
+def _mean(xs: Sequence[float]) -> float:
+    """Mean of the defined values (a class without positives in a language has no TPR)."""
+    defined = [x for x in xs if not np.isnan(x)]
+    return float(np.mean(defined)) if defined else float("nan")
+
+
+def write_error_rates(path: Path, rates: dict[str, dict[str, Any]]) -> None:
+    """Replace the measured tasks' entries; a task this run could not measure keeps its entry
+    (the bundle uses it only while its version is the deployed one)."""
+    merged = {**error_rates.load(path), **rates}
+    error_rates.dump(merged, path)
 
 
 def _kept_sections(report: Path, generated: set[str]) -> list[str]:
@@ -540,6 +649,7 @@ def evaluate(
     data_root: Path = labelled.LABELLED_DIR,
     report: Path = REPORT,
     compare_precision: str | None = "int8",
+    rates_file: Path | None = None,
 ) -> dict[str, Any]:
     started = time.monotonic()
     clf = Classifier()
@@ -577,6 +687,12 @@ def evaluate(
         lines, lodo = heads_lodo_section(enc, data_root)
         lodo_lines += lines
         results.update({f"{k}_lodo": v for k, v in lodo.items()})
+    rate_lines, rates = error_rates_section(clf, results)
+    lodo_lines += rate_lines
+    if rates:
+        rates_file = rates_file or clf.heads_dir / error_rates.FILE
+        write_error_rates(rates_file, rates)
+        _say(f"error rates of {', '.join(rates)} written to {rates_file}")
     _say(f"areas: micro-F1 {results['areas']['micro_f1']:.3f}")
     prec_lines: list[str] = []
     if compare_precision and heads_ok:

@@ -4,7 +4,9 @@
     classify_warehouse(url, shard=Shard(1, 4))      # only posts with post_id % 4 = 1
 
 - Registers the current model version of each task in ml.model_versions (one current version
-  per task; the previous one stays, no longer current: the marts read the current one only).
+  per task; the previous one stays, no longer current: the marts read the current one only),
+  with its measured error rates (ml.classifier_error_rates, from classifiers/heads/
+  error_rates.json via the bundle) that the marts correct shares with.
 - Picks only posts without a classification of the current version of some task, or whose
   text changed after that classification (raw.posts.updated_at), in bounded batches in post_id
   order (keyset pagination: each batch query starts after the previous batch).
@@ -34,7 +36,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from psycopg2.extensions import cursor as Cursor
+from psycopg2.extras import execute_values
 
+from classifiers import error_rates
 from classifiers.bundle import EMBEDDING_TASKS, TASKS, Classifier, PostInput, PostResult
 from core.copy import copy_rows
 from core.db import Role, advisory_lock, connection
@@ -117,7 +121,8 @@ def output_rows(task: str, post_id: int, version: str, res: PostResult) -> list[
 
 
 def register(cur: Cursor, clf: Classifier, tasks: Iterable[str]) -> None:
-    """Register each task's version and make it the current one (previous versions stay)."""
+    """Register each task's version and make it the current one (previous versions stay), with
+    its measured error rates (ml.classifier_error_rates) when the bundle has them."""
     for task in tasks:
         version = clf.versions[task]
         cur.execute(
@@ -136,6 +141,16 @@ def register(cur: Cursor, clf: Classifier, tasks: Iterable[str]) -> None:
             "WHERE task = %s AND model_version = %s AND NOT is_current",
             (task, version),
         )
+        rows = clf.error_rates.get(task, [])
+        if rows:
+            # a re-evaluation of the same version replaces its counts
+            execute_values(
+                cur,
+                f"INSERT INTO ml.classifier_error_rates ({', '.join(error_rates.COLUMNS)}) "
+                "VALUES %s ON CONFLICT (task, model_version, class, lang) DO UPDATE SET "
+                + ", ".join(f"{c} = EXCLUDED.{c}" for c in error_rates.COLUMNS[4:]),
+                rows,
+            )
 
 
 def _process_batch(
