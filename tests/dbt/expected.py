@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bench.warehouse import POLARITY
 from core.settings import REPO_ROOT
+from demo.generate import load_areas
 from tests.e2e.expected import known_cities
 
 
@@ -121,3 +122,85 @@ def source_coverage(posts: list[dict]) -> dict[tuple[str, str, str, str, date], 
         city = p["city_code"] if p.get("city_code") in cities else "unknown"
         out[(p["source"], p["platform"], p["lang"], city, month(_day(p)))] += 1
     return dict(out)
+
+
+AREAS = [a["area_id"] for a in load_areas()]
+
+# Constructed error rates for the oracle versions, as (task, class, lang) -> (tp, fn, fp, tn):
+# German has its own area rates, French rates too close to separate (the pooled ones apply),
+# housing none at all (no estimate), hate speech only English rates (no estimate in a cell
+# with posts in another language), sentiment only pooled ones.
+ORACLE_ERROR_RATES = {
+    **{("areas", a, "*"): (160, 40, 100, 1900) for a in AREAS if a != "housing"},
+    **{("areas", a, "de"): (60, 40, 50, 450) for a in AREAS if a != "housing"},
+    **{("areas", a, "fr"): (30, 70, 40, 160) for a in AREAS if a != "housing"},
+    ("hate", "hate", "en"): (210, 90, 30, 270),
+    ("sentiment", "negative", "*"): (300, 100, 160, 640),
+}
+MIN_EXAMPLES, MIN_SEPARATION = 20, 0.2  # dbt vars error_rate_min_examples/_separation
+
+
+def _rates(task: str, cls: str, lang: str) -> tuple[float, float, float, float, str] | None:
+    for key in ((task, cls, lang), (task, cls, "*")):
+        if key in ORACLE_ERROR_RATES:
+            tp, fn, fp, tn = ORACLE_ERROR_RATES[key]
+            t, f = tp / (tp + fn), fp / (fp + tn)
+            if min(tp + fn, fp + tn) >= MIN_EXAMPLES and t - f >= MIN_SEPARATION:
+                return t, f, t * (1 - t) / (tp + fn), f * (1 - f) / (fp + tn), key[2]
+    return None
+
+
+def _corrected(task: str, cls: str, by_lang: dict[str, tuple[int, int]]):
+    """(estimate, low, high) from {lang: (positives k, whole n)}, or None."""
+    groups: dict = defaultdict(lambda: [0.0, 0.0, 0.0, None])  # c, n, sampling variance, rates
+    for lang, (k, n) in by_lang.items():
+        if n == 0:
+            continue
+        r = _rates(task, cls, lang)
+        if r is None:
+            return None
+        t, f, vt, vf, rates_lang = r
+        g = groups[rates_lang]
+        g[0] += (k - f * n) / (t - f)
+        g[1] += n
+        g[2] += k * (n - k) / n / (t - f) ** 2
+        g[3] = (t - f, vt, vf)
+    if not groups:
+        return None
+    c = sum(g[0] for g in groups.values())
+    n = sum(g[1] for g in groups.values())
+    v = sum(
+        s + (ci**2 * vt + (ni - ci) ** 2 * vf) / d**2 for ci, ni, s, (d, vt, vf) in groups.values()
+    )
+    half = 1.96 * math.sqrt(v)
+
+    def clip(x: float) -> float:
+        return max(0.0, min(1.0, x))
+
+    return clip(c / n), clip((c - half) / n), clip((c + half) / n)
+
+
+def corrected_shares(posts: list[dict], period=day) -> dict[tuple[str, str, date], dict]:
+    """(city, area, period) -> {attention|negative|hate: (estimate, low, high) or None}."""
+    cells = _cells(posts, period)
+    out = {}
+    for (city, area, start), group in cells.items():
+        if area == "*":
+            continue
+        whole = cells[(city, "*", start)]
+        langs = {p["lang"] for p in whole}
+        attention = {
+            lg: (sum(p["lang"] == lg for p in group), sum(p["lang"] == lg for p in whole))
+            for lg in langs
+        }
+        negative, hate = {}, {}
+        for lg in {p["lang"] for p in group}:
+            mine = [p for p in group if p["lang"] == lg]
+            negative[lg] = (sum(p["labels"]["sentiment"] == "negative" for p in mine), len(mine))
+            hate[lg] = (sum(bool(p["labels"]["hate"]) for p in mine), len(mine))
+        out[(city, area, start)] = {
+            "attention": _corrected("areas", area, attention),
+            "negative": _corrected("sentiment", "negative", negative),
+            "hate": _corrected("hate", "hate", hate),
+        }
+    return out

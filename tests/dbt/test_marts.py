@@ -69,11 +69,24 @@ def _oracle_language_and_areas(url: str, posts: list[dict]) -> None:
               [(t, v, pid) for pid, _ in landed for t in ("language", "areas")])  # fmt: skip
 
 
+def _oracle_error_rates(url: str) -> None:
+    """The constructed error rates of tests/dbt/expected.py, stored with the oracle versions."""
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        for (task, cls, lang), counts in exp.ORACLE_ERROR_RATES.items():
+            cur.execute(
+                "INSERT INTO ml.classifier_error_rates (task, model_version, class, lang, "
+                "true_positives, false_negatives, false_positives, true_negatives, evaluation) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'constructed') ON CONFLICT DO NOTHING",
+                (task, ORACLE_VERSION, cls, lang, *counts),
+            )
+
+
 def _run(url: str, imports: Path, posts: list[dict]) -> str:
     pipeline.prepare(url)
     pipeline.ingest(url, imports, pepper=TEST_PEPPER)
     _oracle_language_and_areas(url, posts)
     load_oracle_classifications(url, posts)
+    _oracle_error_rates(url)
     pipeline.build(url)
     gate_run_id = pipeline.audit(url)
     publish.publish(url, gate_run_id, k=K)
@@ -125,6 +138,35 @@ def test_marts_match_independent_figures_suppression_and_idempotence(built) -> N
         }
     # The contract columns of the daily mart are still there.
     assert len(exp.city_area_period(posts)) > 200
+
+    # Shares corrected for classifier error, against the same method in plain Python.
+    names = ("attention", "negative", "hate")
+    for mart, period in (("weekly", exp.week), ("monthly", exp.month)):
+        col = mart.removesuffix("ly")
+        want_c = exp.corrected_shares(posts, period)
+        cols = ", ".join(f"{n}_share_corrected, {n}_share_low, {n}_share_high" for n in names)
+        rows = _query(
+            url,
+            f"SELECT city_code, area_id, {col}, {cols} FROM published_detail.mart_city_area_{mart}",
+        )
+        estimated = dict.fromkeys(names, 0)
+        for city, area, start, *figures in rows:
+            want = want_c[(city, area, start)]
+            for i, n in enumerate(names):
+                got = tuple(figures[3 * i : 3 * i + 3])
+                if want[n] is None:
+                    assert got == (None, None, None), (mart, city, area, start, n, got)
+                    continue
+                estimated[n] += 1
+                assert all(_close(g, w) for g, w in zip(got, want[n], strict=True)), (
+                    mart,
+                    n,
+                    got,
+                    want[n],
+                )
+        # Each kind of estimate, and of missing estimate, occurs (the case is not vacuous).
+        assert min(estimated.values()) > 0 and estimated["hate"] < len(rows), estimated
+        assert any(r[1] == "housing" for r in rows)
 
     # Event reactions (volume before/after, Poisson z and p; hate two-proportion z).
     want_ev = exp.event_reactions(posts)
