@@ -22,6 +22,7 @@ class SlowClassifier:
     def __init__(self, inner: Classifier, delay: float, calls: list[int]) -> None:
         self.inner, self.delay, self.calls = inner, delay, calls
         self.versions, self.descriptions = inner.versions, inner.descriptions
+        self.error_rates = inner.error_rates
 
     def classify(self, posts, *args, **kwargs):
         self.calls.append(len(posts))
